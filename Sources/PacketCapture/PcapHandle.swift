@@ -1,0 +1,254 @@
+// The whole C surface of coroner: every pcap_* call lives in this file, so a reviewer sees it at once.
+// libpcap manual: pcap(3PCAP), pcap_next_ex(3PCAP), pcap_compile(3PCAP), pcap_dump_open(3PCAP).
+
+internal import CPcap
+import WireFormat
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An open libpcap capture (a file or a live interface). Closes itself.
+///
+/// The corresponding C type is `pcap_t`.
+public struct PcapHandle: ~Copyable {
+    let raw: OpaquePointer
+    /// The file's path or the interface's name, for messages.
+    public let source: String
+    private var packetNumber = 0
+
+    private init(raw: OpaquePointer, source: String) {
+        self.raw = raw
+        self.source = source
+    }
+
+    deinit { pcap_close(raw) }
+
+    /// Opens a pcap or pcapng file with nanosecond timestamp precision.
+    ///
+    /// The corresponding C function is `pcap_open_offline_with_tstamp_precision`.
+    public static func openOffline(path: String) throws(CaptureError) -> PcapHandle {
+        var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        let handle = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf)
+        guard let handle else {
+            let message = String(decoding: errbuf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw CaptureError(kind: classifyOpenError(message), operation: "pcap_open_offline", message: message)
+        }
+        return PcapHandle(raw: handle, source: path)
+    }
+
+    /// Options for a live capture.
+    public struct LiveOptions: Sendable {
+        public var snapLength: Int32 = 262_144
+        public var promiscuous = false
+        /// Kernel buffer size in bytes; nil keeps libpcap's default.
+        public var bufferSize: Int32? = nil
+        /// Deliver packets as they arrive instead of filling the buffer first.
+        public var immediate = true
+        /// How long a read waits before reporting a timeout (lets the caller tick timers).
+        public var readTimeoutMilliseconds: Int32 = 100
+        public init() {}
+    }
+
+    /// Opens a live interface with `pcap_create` and `pcap_activate`.
+    public static func openLive(interface: String, options: LiveOptions) throws(CaptureError) -> PcapHandle {
+        var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        guard let handle = pcap_create(interface, &errbuf) else {
+            throw CaptureError(kind: .other, operation: "pcap_create", message: cString(errbuf))
+        }
+        pcap_set_snaplen(handle, options.snapLength)
+        pcap_set_promisc(handle, options.promiscuous ? 1 : 0)
+        pcap_set_timeout(handle, options.readTimeoutMilliseconds)
+        pcap_set_immediate_mode(handle, options.immediate ? 1 : 0)
+        pcap_set_tstamp_precision(handle, Int32(PCAP_TSTAMP_PRECISION_NANO))
+        if let size = options.bufferSize { pcap_set_buffer_size(handle, size) }
+        let status = pcap_activate(handle)
+        if status < 0 {
+            let detail = String(cString: pcap_geterr(handle))
+            let generic = String(cString: pcap_statustostr(status))
+            pcap_close(handle)
+            let kind: CaptureError.Kind
+            switch status {
+            case PCAP_ERROR_PERM_DENIED, PCAP_ERROR_PROMISC_PERM_DENIED: kind = .permissionDenied
+            case PCAP_ERROR_NO_SUCH_DEVICE: kind = .noSuchDevice
+            default: kind = .other
+            }
+            throw CaptureError(kind: kind, operation: "pcap_activate", message: detail.isEmpty ? generic : detail)
+        }
+        return PcapHandle(raw: handle, source: interface)
+    }
+
+    /// The capture's link type. For pcapng files libpcap requires one link type for all interfaces.
+    ///
+    /// The corresponding C function is `pcap_datalink`.
+    public var linkType: LinkType { LinkType(rawValue: UInt32(bitPattern: pcap_datalink(raw))) }
+
+    /// The snapshot length recorded in the file or set on the interface.
+    public var snapLength: Int { Int(pcap_snapshot(raw)) }
+
+    /// Compiles and installs a BPF filter (tcpdump syntax).
+    ///
+    /// The corresponding C functions are `pcap_compile` and `pcap_setfilter`.
+    public func setFilter(_ expression: String) throws(CaptureError) {
+        var program = bpf_program()
+        guard pcap_compile(raw, &program, expression, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+            throw CaptureError(kind: .badFilter, operation: "pcap_compile", message: "filter '\(expression)': \(lastError)")
+        }
+        defer { pcap_freecode(&program) }
+        guard pcap_setfilter(raw, &program) == 0 else {
+            throw CaptureError(kind: .badFilter, operation: "pcap_setfilter", message: "filter '\(expression)': \(lastError)")
+        }
+    }
+
+    /// What a read loop should do next.
+    public enum LoopControl: Sendable { case proceed, stop }
+
+    /// Lends each packet to `body` in turn, until the end of the file, `body` answers `.stop`, or an error.
+    ///
+    /// Packets before a damaged or truncated record are all delivered before the error is thrown.
+    /// On a live capture, `onTimeout` runs whenever the read timeout passes with no packet.
+    /// The corresponding C function is `pcap_next_ex`.
+    public mutating func forEachPacket(
+        onTimeout: () -> LoopControl = { .proceed },
+        _ body: (CapturedPacket) -> LoopControl
+    ) throws(CaptureError) {
+        let linkType = self.linkType
+        let file = pcap_file(raw)
+        var header: UnsafeMutablePointer<pcap_pkthdr>? = nil
+        var data: UnsafePointer<UInt8>? = nil
+        while true {
+            let status = pcap_next_ex(raw, &header, &data)
+            switch status {
+            case 1:
+                guard let header, let data else { continue }
+                packetNumber += 1
+                let h = header.pointee
+                let packet = CapturedPacket(
+                    number: packetNumber,
+                    timestamp: Timestamp(seconds: Int64(h.ts.tv_sec), nanoseconds: Int64(h.ts.tv_usec)),
+                    bytes: UnsafeRawBufferPointer(start: data, count: Int(h.caplen)),
+                    wireLength: Int(h.len), linkType: linkType,
+                    fileOffset: file.map { Int64(ftell($0)) } ?? -1)
+                if body(packet) == .stop { return }
+            case 0:
+                if onTimeout() == .stop { return }
+            case PCAP_ERROR_BREAK:
+                return
+            default:
+                let message = lastError
+                throw CaptureError(
+                    kind: file == nil ? .other : .damaged, operation: "pcap_next_ex",
+                    message: message.isEmpty ? "read failed after packet \(packetNumber)" : message)
+            }
+        }
+    }
+
+    /// Number of packets delivered so far.
+    public var packetsRead: Int { packetNumber }
+
+    /// Makes a running `forEachPacket` return at its next packet (safe from a signal handler's thread).
+    ///
+    /// The corresponding C function is `pcap_breakloop`.
+    public func breakLoop() { pcap_breakloop(raw) }
+
+    /// Counters from the kernel for a live capture.
+    public struct Statistics: Sendable, Hashable {
+        public var received: UInt64
+        public var droppedByKernel: UInt64
+        public var droppedByInterface: UInt64
+    }
+
+    /// The corresponding C function is `pcap_stats`.
+    public func statistics() throws(CaptureError) -> Statistics {
+        var s = pcap_stat()
+        guard pcap_stats(raw, &s) == 0 else { throw CaptureError(kind: .other, operation: "pcap_stats", message: lastError) }
+        return Statistics(received: UInt64(s.ps_recv), droppedByKernel: UInt64(s.ps_drop), droppedByInterface: UInt64(s.ps_ifdrop))
+    }
+
+    /// Opens a savefile that receives packets in this handle's link type and snap length.
+    public func openDumper(path: String) throws(CaptureError) -> PcapDumper {
+        guard let dumper = pcap_dump_open(raw, path) else {
+            throw CaptureError(kind: .writeFailed, operation: "pcap_dump_open", message: lastError)
+        }
+        return PcapDumper(raw: dumper, path: path)
+    }
+
+    var lastError: String { String(cString: pcap_geterr(raw)) }
+
+    static func classifyOpenError(_ message: String) -> CaptureError.Kind {
+        if message.contains("unknown file format") || message.contains("bad dump file format")
+            || message.contains("not a pcap") || message.contains("is a directory") && false {
+            return .notACapture
+        }
+        if message.contains("truncated") || message.contains("corrupt") || message.contains("too big")
+            || message.contains("bad block") || message.contains("invalid") {
+            return .damaged
+        }
+        return .cannotOpen
+    }
+}
+
+/// A capture file being written through libpcap. Closes (and flushes) itself.
+///
+/// The corresponding C type is `pcap_dumper_t`.
+public struct PcapDumper: ~Copyable {
+    let raw: OpaquePointer
+    public let path: String
+    private var dead: OpaquePointer? = nil
+
+    fileprivate init(raw: OpaquePointer, path: String) {
+        self.raw = raw
+        self.path = path
+    }
+
+    /// Creates a classic pcap file (nanosecond timestamps) for frames of `linkType`.
+    ///
+    /// The corresponding C functions are `pcap_open_dead_with_tstamp_precision` and `pcap_dump_open`.
+    public static func create(path: String, linkType: LinkType, snapLength: Int32 = 262_144) throws(CaptureError) -> PcapDumper {
+        guard let dead = pcap_open_dead_with_tstamp_precision(Int32(bitPattern: linkType.rawValue), snapLength, UInt32(PCAP_TSTAMP_PRECISION_NANO)) else {
+            throw CaptureError(kind: .writeFailed, operation: "pcap_open_dead", message: "cannot create a capture for link type \(linkType)")
+        }
+        guard let dumper = pcap_dump_open(dead, path) else {
+            let message = String(cString: pcap_geterr(dead))
+            pcap_close(dead)
+            throw CaptureError(kind: .writeFailed, operation: "pcap_dump_open", message: message)
+        }
+        var result = PcapDumper(raw: dumper, path: path)
+        result.dead = dead
+        return result
+    }
+
+    /// Appends one packet. The corresponding C function is `pcap_dump`.
+    public func write(_ packet: CapturedPacket) {
+        var header = pcap_pkthdr()
+        let ns = packet.timestamp.rawValue
+        header.ts.tv_sec = .init(ns / 1_000_000_000)
+        header.ts.tv_usec = .init(ns % 1_000_000_000)  // nanoseconds: the handle was opened with nano precision
+        header.caplen = UInt32(packet.bytes.count)
+        header.len = UInt32(max(packet.wireLength, packet.bytes.count))
+        guard let base = packet.bytes.baseAddress else { return }
+        withUnsafePointer(to: &header) { h in
+            pcap_dump(UnsafeMutableRawPointer(raw).assumingMemoryBound(to: UInt8.self), h, base.assumingMemoryBound(to: UInt8.self))
+        }
+    }
+
+    /// Pushes buffered packets to the file. The corresponding C function is `pcap_dump_flush`.
+    public func flush() { pcap_dump_flush(raw) }
+
+    /// Bytes written so far. The corresponding C function is `pcap_dump_ftell64`.
+    public var bytesWritten: Int64 { Int64(pcap_dump_ftell(raw)) }
+
+    deinit {
+        pcap_dump_close(raw)
+        if let dead { pcap_close(dead) }
+    }
+}
+
+/// The libpcap version string, e.g. "libpcap version 1.10.3 (with TPACKET_V3)".
+public var libpcapVersion: String { String(cString: pcap_lib_version()) }
+
+private func cString(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}

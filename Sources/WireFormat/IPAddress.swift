@@ -1,0 +1,118 @@
+/// An IPv4 or IPv6 address stored inline (two words plus a family tag), so it hashes and compares
+/// without allocation. IPv4 addresses live in the low 32 bits of `low`.
+public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
+    public var high: UInt64
+    public var low: UInt64
+    public var isIPv6: Bool
+
+    @inlinable public init(ipv4 value: UInt32) {
+        high = 0
+        low = UInt64(value)
+        isIPv6 = false
+    }
+
+    @inlinable public init(ipv6High high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+        isIPv6 = true
+    }
+
+    /// The IPv4 address as a 32-bit number; meaningless for IPv6.
+    public var ipv4Value: UInt32 { UInt32(truncatingIfNeeded: low) }
+
+    /// A total order used to make flow keys canonical (IPv4 before IPv6, then numeric).
+    @inlinable public func orders(before other: IPAddress) -> Bool {
+        if isIPv6 != other.isIPv6 { return !isIPv6 }
+        if high != other.high { return high < other.high }
+        return low < other.low
+    }
+
+    /// Parses dotted-quad IPv4 or RFC 5952/4291 IPv6 text ("2001:db8::1", "::ffff:1.2.3.4").
+    public init?(_ text: some StringProtocol) {
+        if !text.contains(":") {
+            let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.count == 4 else { return nil }
+            var value: UInt32 = 0
+            for part in parts {
+                guard !part.isEmpty, part.count <= 3, let octet = UInt8(part) else { return nil }
+                value = value << 8 | UInt32(octet)
+            }
+            self.init(ipv4: value)
+            return
+        }
+        // IPv6: up to one "::", optional trailing dotted IPv4.
+        var groups: [UInt16] = []
+        var tailGroups: [UInt16] = []
+        var sawDoubleColon = false
+        let string = String(text)
+        let doubleColons = string.ranges(of: "::")
+        guard doubleColons.count <= 1 else { return nil }
+        let halves: [Substring] = doubleColons.first.map { [string[..<$0.lowerBound], string[$0.upperBound...]] } ?? [string[...]]
+        func parseGroups(_ s: Substring, into out: inout [UInt16]) -> Bool {
+            if s.isEmpty { return true }
+            let pieces = s.split(separator: ":", omittingEmptySubsequences: false)
+            for (i, piece) in pieces.enumerated() {
+                if piece.contains("."), i == pieces.count - 1, let v4 = IPAddress(piece), !v4.isIPv6 {
+                    out.append(UInt16(v4.ipv4Value >> 16))
+                    out.append(UInt16(v4.ipv4Value & 0xffff))
+                } else {
+                    guard !piece.isEmpty, piece.count <= 4, let v = UInt16(piece, radix: 16) else { return false }
+                    out.append(v)
+                }
+            }
+            return true
+        }
+        guard parseGroups(halves[0], into: &groups) else { return nil }
+        if halves.count == 2 {
+            sawDoubleColon = true
+            guard parseGroups(halves[1], into: &tailGroups) else { return nil }
+        }
+        let total = groups.count + tailGroups.count
+        if sawDoubleColon {
+            guard total <= 7 else { return nil }
+            groups += Array(repeating: 0, count: 8 - total) + tailGroups
+        } else {
+            guard total == 8 else { return nil }
+        }
+        var hi: UInt64 = 0
+        var lo: UInt64 = 0
+        for i in 0..<4 { hi = hi << 16 | UInt64(groups[i]) }
+        for i in 4..<8 { lo = lo << 16 | UInt64(groups[i]) }
+        self.init(ipv6High: hi, low: lo)
+    }
+
+    /// Dotted quad for IPv4, RFC 5952 canonical text for IPv6.
+    public var description: String {
+        if !isIPv6 {
+            let v = ipv4Value
+            return "\(v >> 24).\(v >> 16 & 0xff).\(v >> 8 & 0xff).\(v & 0xff)"
+        }
+        var groups = [UInt16](repeating: 0, count: 8)
+        for i in 0..<4 { groups[i] = UInt16(truncatingIfNeeded: high >> UInt64(48 - 16 * i)) }
+        for i in 0..<4 { groups[4 + i] = UInt16(truncatingIfNeeded: low >> UInt64(48 - 16 * i)) }
+        // Longest run of zero groups (length >= 2) becomes "::".
+        var bestStart = -1, bestLength = 0, runStart = -1
+        for i in 0...8 {
+            if i < 8 && groups[i] == 0 {
+                if runStart < 0 { runStart = i }
+            } else if runStart >= 0 {
+                if i - runStart > bestLength { bestStart = runStart; bestLength = i - runStart }
+                runStart = -1
+            }
+        }
+        if bestLength < 2 { bestStart = -1 }
+        var out = ""
+        var i = 0
+        while i < 8 {
+            if i == bestStart {
+                out += "::"
+                i += bestLength
+                continue
+            }
+            if !out.isEmpty && !out.hasSuffix(":") { out += ":" }
+            out += String(groups[i], radix: 16)
+            i += 1
+        }
+        return out
+    }
+}

@@ -1,0 +1,131 @@
+// TCP header: RFC 9293 §3.1. Options: MSS (RFC 9293), window scale and timestamps (RFC 7323),
+// SACK (RFC 2018), TCP Fast Open (RFC 7413, and the experimental kind 254 with magic 0xF989).
+
+/// A validated view of a TCP header plus whatever payload was captured. Never stored.
+///
+/// Only the fixed 20-byte header must be captured; options cut off by the snap length are parsed
+/// as far as they go and `optionsTruncated` says so.
+public struct TCPSegment {
+    enum Field {
+        static let sourcePort = 0
+        static let destinationPort = 2
+        static let sequence = 4
+        static let acknowledgment = 8
+        static let dataOffset = 12
+        static let flags = 13
+        static let window = 14
+        static let checksum = 16
+        static let urgent = 18
+    }
+    public static let minimumHeaderLength = 20
+
+    let bytes: UnsafeRawBufferPointer
+    /// Header length from the data offset field, options included.
+    public let headerLength: Int
+
+    public init(validating bytes: UnsafeRawBufferPointer) throws(DecodeError) {
+        guard bytes.count >= Self.minimumHeaderLength else {
+            throw .truncated(.tcp, needed: Self.minimumHeaderLength, available: bytes.count)
+        }
+        let length = Int(bytes[Field.dataOffset] >> 4) * 4
+        guard length >= Self.minimumHeaderLength else { throw .badHeaderLength(.tcp, length) }
+        self.bytes = bytes
+        headerLength = length
+    }
+
+    public var sourcePort: UInt16 { bytes.bigEndian(at: Field.sourcePort) }
+    public var destinationPort: UInt16 { bytes.bigEndian(at: Field.destinationPort) }
+    public var sequenceNumber: SequenceNumber { SequenceNumber(rawValue: bytes.bigEndian(at: Field.sequence)) }
+    public var acknowledgmentNumber: SequenceNumber { SequenceNumber(rawValue: bytes.bigEndian(at: Field.acknowledgment)) }
+    public var flags: TCPFlags { TCPFlags(rawValue: bytes[Field.flags]) }
+    public var window: UInt16 { bytes.bigEndian(at: Field.window) }
+    public var checksum: UInt16 { bytes.bigEndian(at: Field.checksum) }
+    /// Whether the options were cut off by the capture's snap length.
+    public var optionsTruncated: Bool { bytes.count < headerLength }
+    /// The captured option bytes (possibly fewer than the header declares).
+    public var optionBytes: UnsafeRawBufferPointer {
+        bytes.slice(from: Self.minimumHeaderLength, length: headerLength - Self.minimumHeaderLength)
+    }
+    /// Captured payload bytes after the header (may be empty or shorter than the real payload).
+    public var capturedPayload: UnsafeRawBufferPointer { bytes.tail(from: headerLength) }
+    public var options: TCPOptionsSummary { TCPOptionsSummary(parsing: optionBytes, truncated: optionsTruncated) }
+}
+
+/// The TCP options that matter for diagnosis, parsed once into a small value.
+public struct TCPOptionsSummary: Hashable, Sendable {
+    /// Maximum segment size, 0 when absent.
+    public var mss: UInt16 = 0
+    /// Window-scale shift count; `nil` when absent.
+    public var windowScale: UInt8? = nil
+    public var sackPermitted = false
+    /// Number of SACK blocks carried.
+    public var sackBlockCount: UInt8 = 0
+    /// The first SACK block (left, right edge); meaningful when `sackBlockCount > 0`.
+    public var firstSACKBlock: (left: SequenceNumber, right: SequenceNumber) {
+        get { (SequenceNumber(rawValue: sackLeft), SequenceNumber(rawValue: sackRight)) }
+        set { sackLeft = newValue.left.rawValue; sackRight = newValue.right.rawValue }
+    }
+    var sackLeft: UInt32 = 0
+    var sackRight: UInt32 = 0
+    public var hasTimestamps = false
+    public var timestampValue: UInt32 = 0
+    public var timestampEcho: UInt32 = 0
+    /// TFO cookie length; `nil` when no TFO option, 0 for a cookie request.
+    public var fastOpenCookieLength: UInt8? = nil
+    /// An option had a length below 2 or ran past the header: parsing stopped there.
+    public var isMalformed = false
+    /// The options were cut off by the capture's snap length.
+    public var isTruncated = false
+
+    public init() {}
+
+    enum Kind {
+        static let end: UInt8 = 0
+        static let noOperation: UInt8 = 1
+        static let mss: UInt8 = 2
+        static let windowScale: UInt8 = 3
+        static let sackPermitted: UInt8 = 4
+        static let sack: UInt8 = 5
+        static let timestamps: UInt8 = 8
+        static let fastOpen: UInt8 = 34
+        static let experimental: UInt8 = 254
+    }
+
+    /// Parses option bytes; never traps, stops at the first malformed option.
+    public init(parsing bytes: UnsafeRawBufferPointer, truncated: Bool) {
+        isTruncated = truncated
+        var i = 0
+        while i < bytes.count {
+            let kind = bytes[i]
+            if kind == Kind.end { break }
+            if kind == Kind.noOperation { i += 1; continue }
+            guard i + 1 < bytes.count else { if !truncated { isMalformed = true }; break }
+            let length = Int(bytes[i + 1])
+            guard length >= 2 else { isMalformed = true; break }
+            guard i + length <= bytes.count else { if !truncated { isMalformed = true }; break }
+            switch kind {
+            case Kind.mss where length == 4:
+                mss = bytes.bigEndian(at: i + 2)
+            case Kind.windowScale where length == 3:
+                windowScale = bytes[i + 2]
+            case Kind.sackPermitted where length == 2:
+                sackPermitted = true
+            case Kind.sack where length >= 10 && (length - 2) % 8 == 0:
+                sackBlockCount = UInt8((length - 2) / 8)
+                sackLeft = bytes.bigEndian(at: i + 2)
+                sackRight = bytes.bigEndian(at: i + 6)
+            case Kind.timestamps where length == 10:
+                hasTimestamps = true
+                timestampValue = bytes.bigEndian(at: i + 2)
+                timestampEcho = bytes.bigEndian(at: i + 6)
+            case Kind.fastOpen:
+                fastOpenCookieLength = UInt8(length - 2)
+            case Kind.experimental where length >= 4 && bytes.bigEndian(at: i + 2, as: UInt16.self) == 0xF989:
+                fastOpenCookieLength = UInt8(length - 4)
+            default:
+                break
+            }
+            i += length
+        }
+    }
+}

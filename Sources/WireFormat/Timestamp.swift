@@ -1,0 +1,34 @@
+/// A point in time as integer nanoseconds since the Unix epoch (UTC).
+///
+/// Capture files carry microsecond or nanosecond timestamps; both become nanoseconds here, so the
+/// per-packet path never touches floating point or Foundation dates.
+public struct Timestamp: RawRepresentable, Hashable, Comparable, Sendable {
+    public var rawValue: Int64
+    @inlinable public init(rawValue: Int64) { self.rawValue = rawValue }
+    @inlinable public init(seconds: Int64, nanoseconds: Int64) { self.rawValue = seconds &* 1_000_000_000 &+ nanoseconds }
+
+    @inlinable public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    /// Nanoseconds from `self` to `other` (negative when `other` is earlier), saturating.
+    @inlinable public func nanoseconds(to other: Timestamp) -> Int64 {
+        let (d, overflow) = other.rawValue.subtractingReportingOverflow(rawValue)
+        return overflow ? (other.rawValue > rawValue ? .max : .min) : d
+    }
+
+    /// Seconds from `self` to `other` as a Double (for reports, not the hot path).
+    public func seconds(to other: Timestamp) -> Double { Double(nanoseconds(to: other)) / 1e9 }
+
+    @inlinable public func advanced(byNanoseconds n: Int64) -> Timestamp { Timestamp(rawValue: rawValue &+ n) }
+
+    public static let zero = Timestamp(rawValue: 0)
+}
+
+/// A span of time in nanoseconds; used for configuration (timeouts, lingers).
+public struct Duration64: RawRepresentable, Hashable, Comparable, Sendable {
+    public var rawValue: Int64
+    @inlinable public init(rawValue: Int64) { self.rawValue = rawValue }
+    @inlinable public static func seconds(_ s: Double) -> Duration64 { Duration64(rawValue: Int64(s * 1e9)) }
+    @inlinable public static func milliseconds(_ ms: Int64) -> Duration64 { Duration64(rawValue: ms &* 1_000_000) }
+    @inlinable public static func < (lhs: Duration64, rhs: Duration64) -> Bool { lhs.rawValue < rhs.rawValue }
+    public var seconds: Double { Double(rawValue) / 1e9 }
+}
