@@ -1,0 +1,494 @@
+// How one packet changes a connection. RFC 9293 (§3.5 opening/closing, §3.10.7 segment arrival),
+// RFC 5961 §3 (a RST is acted on only when its seq is in the receive window), RFC 1122 §4.2.3.6
+// (keepalive: seq = next - 1), RFC 7323 §2.2 (window scaling applies after the SYNs, both must offer it).
+
+import WireFormat
+
+/// The control part of a segment, as the state machine switches on it.
+enum Control {
+    case syn, synAck, rst, fin, none
+
+    init(_ flags: TCPFlags) {
+        if flags.contains(.rst) { self = .rst }
+        else if flags.contains(.syn) { self = flags.contains(.ack) ? .synAck : .syn }
+        else if flags.contains(.fin) { self = .fin }
+        else { self = .none }
+    }
+}
+
+/// Ports a server most likely listens on, for guessing roles when the handshake was not captured.
+func isLikelyServerPort(_ port: UInt16) -> Bool {
+    if port < 1024 { return true }
+    switch port {
+    case 1080, 1194, 1433, 1521, 1883, 2049, 2181, 3128, 3306, 3389, 5000, 5060, 5222, 5432, 5672, 5900, 5984,
+         6379, 6443, 6667, 8000, 8008, 8080, 8081, 8443, 8888, 9000, 9042, 9092, 9200, 9418, 11211, 27017:
+        return true
+    default:
+        return false
+    }
+}
+
+extension Connection {
+    static let vacant = Connection(
+        id: 0, client: Endpoint(ip: IPAddress(ipv4: 0), port: 0), server: Endpoint(ip: IPAddress(ipv4: 0), port: 0),
+        rolesInferred: false, roleEvidence: .firstSender, rolesFlipped: false, packet: 0, time: .zero)
+
+    /// A new connection whose first packet is `packet`; decides the roles.
+    static func starting(
+        with packet: TCPPacketSummary, source: Endpoint, destination: Endpoint, id: Int, number: Int, time: Timestamp
+    ) -> Connection {
+        let flags = packet.flags
+        let senderIsClient: Bool
+        let evidence: RoleEvidence
+        if flags.contains(.syn) && !flags.contains(.ack) {
+            senderIsClient = true
+            evidence = .syn
+        } else if flags.contains(.syn) && flags.contains(.ack) {
+            senderIsClient = false
+            evidence = .synAck
+        } else if isLikelyServerPort(destination.port) && !isLikelyServerPort(source.port) {
+            senderIsClient = true
+            evidence = .serverPort
+        } else if isLikelyServerPort(source.port) && !isLikelyServerPort(destination.port) {
+            senderIsClient = false
+            evidence = .serverPort
+        } else {
+            senderIsClient = true
+            evidence = .firstSender
+        }
+        return Connection(
+            id: id, client: senderIsClient ? source : destination, server: senderIsClient ? destination : source,
+            rolesInferred: evidence != .syn, roleEvidence: evidence, rolesFlipped: !senderIsClient,
+            packet: number, time: time)
+    }
+
+    /// Swaps client and server: a SYN from the side taken for the server shows the guess was wrong.
+    mutating func flipRoles(packet: Int, time: Timestamp) {
+        swap(&client, &server)
+        swap(&clientSide, &serverSide)
+        rolesFlipped.toggle()
+        for i in events.indices { events[i].from = events[i].from?.peer }
+        for i in icmpErrors.indices { icmpErrors[i].about = icmpErrors[i].about.peer }
+        for i in headPackets.indices { headPackets[i].from = headPackets[i].from.peer }
+        for i in tailPackets.indices { tailPackets[i].from = tailPackets[i].from.peer }
+        zeek.flipRoles()
+        record(ConnectionEvent(kind: .rolesFlipped, packet: packet, time: time, from: nil))
+    }
+
+    /// Applies one packet sent by `role`.
+    mutating func apply(_ p: TCPPacketSummary, from role: Role, number: Int, time: Timestamp, configuration: TrackerConfiguration) {
+        var role = role
+        let control = Control(p.flags)
+        // A bare SYN from the side we took for the server, before any SYN from the other: roles were guessed wrong.
+        if control == .syn && role == .server && rolesInferred && !clientSide.sawSYN && !serverSide.sawSYN {
+            flipRoles(packet: number, time: time)
+            roleEvidence = .syn
+            rolesInferred = false
+            role = .client
+        }
+        let peerRole = role.peer
+
+        // Connection-wide bookkeeping.
+        let gap = end.nanoseconds(to: time)
+        if gap > longestIdleNanoseconds && lastPacket != 0 && number != firstPacket {
+            longestIdleNanoseconds = gap
+            longestIdleEndPacket = number
+        }
+        if time > end { end = time }
+        lastPacket = number
+        if endingKnown { packetsAfterEnding += 1 }
+        recordLadder(PacketRecord(packet: number, time: time, from: role, flags: p.flags, sequenceNumber: p.sequenceNumber,
+                                  acknowledgmentNumber: p.acknowledgmentNumber, payloadLength: p.payloadLength,
+                                  window: p.window, ttl: p.ttl))
+        zeek.observe(p, fromOriginator: role == .client, time: time)
+
+        // Sender's counters.
+        self[role].packets &+= 1
+        self[role].payloadBytes &+= UInt64(p.payloadLength)
+        if self[role].firstPacket == 0 { self[role].firstPacket = number }
+        self[role].lastPacket = number
+        self[role].lastTime = time
+        noteTTL(p.ttl, from: role, number: number, time: time)
+        self[role].lastIPID = p.ipID
+
+        // Sequence space of the sender.
+        let isSYN = control == .syn || control == .synAck
+        if !self[role].hasBase || (isSYN && !self[role].sawSYN && self[role].packets == 1) {
+            self[role].hasBase = true
+            self[role].base = p.sequenceNumber
+            self[role].nextSequence = p.sequenceNumber
+            self[role].highestOffset = 0
+        }
+        let length = Int64(p.payloadLength)
+        let start = self[role].offset(of: p.sequenceNumber)
+        let dataStart = start + (isSYN ? 1 : 0)
+        let dataEnd = dataStart + length
+        let segmentEnd = dataEnd + (p.flags.contains(.fin) ? 1 : 0)
+        let highest = self[role].highestOffset
+        let peerWindowWasZero = self[peerRole].inZeroWindow
+        var isRetransmission = false
+        if control != .rst {
+            if length > 0 || p.flags.contains(.fin) {
+                if segmentEnd <= highest && self[role].packets > 1 {
+                    if length <= 1 && dataStart == highest - 1 - (p.flags.contains(.fin) ? 0 : 0) && !p.flags.contains(.fin)
+                        && isProbe(length: length, role: role) {
+                        noteProbe(role: role, peerWindowWasZero: peerWindowWasZero, number: number, time: time, p: p)
+                    } else {
+                        isRetransmission = true
+                        noteRetransmission(role: role, sequence: p.sequenceNumber, length: p.payloadLength, number: number, time: time)
+                    }
+                } else if start > highest && self[role].packets > 1 && self[role].nextSequence != p.sequenceNumber {
+                    self[role].sequenceGaps += 1
+                    record(ConnectionEvent(kind: .sequenceGap, packet: number, time: time, from: role, value: start - highest,
+                                           sequenceNumber: p.sequenceNumber))
+                } else if start < highest - 1 && self[role].packets > 1 && dataEnd <= highest {
+                    self[role].outOfOrder += 1
+                }
+            } else if length == 0 && !isSYN && start == highest - 1 && highest > 0 {
+                // Empty segment one below the next sequence number: a keepalive or a zero-window probe.
+                noteProbe(role: role, peerWindowWasZero: peerWindowWasZero, number: number, time: time, p: p)
+            }
+            if segmentEnd > highest {
+                self[role].highestOffset = segmentEnd
+                self[role].nextSequence = self[role].base.advanced(by: UInt32(truncatingIfNeeded: segmentEnd))
+            }
+            let synAdjust: Int64 = self[role].sawSYN || isSYN ? 1 : 0
+            let bytes = dataEnd - synAdjust
+            if bytes > 0 && UInt64(bytes) > self[role].streamBytes { self[role].streamBytes = UInt64(bytes) }
+        }
+
+        // Acknowledgment of the peer's stream.
+        if p.flags.contains(.ack) && control != .rst {
+            noteAck(p, from: role, number: number, time: time)
+        }
+
+        // Window (RSTs carry no meaningful window).
+        if control != .rst { noteWindow(p, from: role, isSYN: isSYN, number: number, time: time) }
+
+        // Data bookkeeping.
+        if length > 0 && control != .rst {
+            self[role].dataPackets &+= 1
+            if self[role].lastDataPacket == 0 {
+                record(ConnectionEvent(kind: .firstData, packet: number, time: time, from: role, value: length,
+                                       sequenceNumber: p.sequenceNumber))
+            }
+            self[role].lastDataPacket = number
+            self[role].lastDataTime = time
+            if !isRetransmission {
+                self[role].receivedSinceLastSend = 0
+                self[role].firstUnansweredPacket = 0
+                if self[peerRole].firstUnansweredPacket == 0 { self[peerRole].firstUnansweredPacket = number }
+                self[peerRole].receivedSinceLastSend &+= UInt64(length)
+                if self[peerRole].finCount > 0 {
+                    if self[role].dataAfterPeerFIN == 0 {
+                        self[role].firstDataAfterPeerFINPacket = number
+                        record(ConnectionEvent(kind: .dataAfterPeerFIN, packet: number, time: time, from: role, value: length,
+                                               sequenceNumber: p.sequenceNumber))
+                    }
+                    self[role].dataAfterPeerFIN &+= UInt64(length)
+                }
+                if self[role].state == .closed && self[role].finCount > 0 {
+                    if self[role].dataAfterOwnClose == 0 {
+                        record(ConnectionEvent(kind: .dataAfterOwnClose, packet: number, time: time, from: role, value: length))
+                    }
+                    self[role].dataAfterOwnClose &+= UInt64(length)
+                }
+            }
+        }
+
+        transition(control: control, p: p, from: role, number: number, time: time, segmentEnd: segmentEnd)
+    }
+
+    /// The state machine: one switch over (sender state, control). Every change is recorded.
+    mutating func transition(control: Control, p: TCPPacketSummary, from role: Role, number: Int, time: Timestamp, segmentEnd: Int64) {
+        let peerRole = role.peer
+        let state = self[role].state
+        switch (state, control) {
+        // SYN: the start of an attempt; repeats are retransmissions, not new transitions.
+        case (.inactive, .syn), (.partial, .syn):
+            noteSYN(p, from: role, number: number, time: time)
+            setState(.synSent, for: role, number: number, time: time)
+        case (.synSent, .syn), (.synAckSent, .syn), (.established, .syn), (.closed, .syn), (.reset, .syn):
+            noteSYN(p, from: role, number: number, time: time)
+
+        // SYN-ACK: the answer; a SYN-ACK after our own SYN is a simultaneous open.
+        case (.inactive, .synAck), (.synSent, .synAck), (.partial, .synAck):
+            noteSYNACK(p, from: role, number: number, time: time)
+            setState(.synAckSent, for: role, number: number, time: time)
+        case (.synAckSent, .synAck), (.established, .synAck), (.closed, .synAck), (.reset, .synAck):
+            noteSYNACK(p, from: role, number: number, time: time)
+
+        // RST: this side aborted. Out-of-window RSTs are recorded but do not end the connection.
+        case (.inactive, .rst), (.synSent, .rst), (.synAckSent, .rst), (.partial, .rst), (.established, .rst),
+             (.closed, .rst), (.reset, .rst):
+            let inWindow = noteRST(p, from: role, number: number, time: time)
+            if state != .reset && inWindow {
+                setState(.reset, for: role, number: number, time: time)
+                markEndingKnown(time)
+            }
+
+        // FIN: this side closed its sending direction. Repeats are counted.
+        case (.inactive, .fin), (.synSent, .fin), (.synAckSent, .fin), (.partial, .fin), (.established, .fin):
+            noteFIN(p, from: role, number: number, time: time, segmentEnd: segmentEnd)
+            setState(.closed, for: role, number: number, time: time)
+        case (.closed, .fin), (.reset, .fin):
+            noteFIN(p, from: role, number: number, time: time, segmentEnd: segmentEnd)
+
+        // Plain segments.
+        case (.inactive, .none):
+            setState(.partial, for: role, number: number, time: time)
+            if self[peerRole].state == .synAckSent { completeHandshake(from: role, number: number, time: time) }
+        case (.synSent, .none):
+            // The client's ACK of the SYN-ACK completes the handshake.
+            if self[peerRole].state == .synAckSent || self[peerRole].state == .established {
+                completeHandshake(from: role, number: number, time: time)
+            }
+        case (.synAckSent, .none):
+            if self[peerRole].state == .established || self[peerRole].state == .partial {
+                setState(.established, for: role, number: number, time: time)
+            }
+        case (.partial, .none), (.established, .none), (.closed, .none):
+            break
+        case (.reset, .none):
+            if p.payloadLength > 0 {
+                record(ConnectionEvent(kind: .dataAfterReset, packet: number, time: time, from: role, value: Int64(p.payloadLength)))
+            }
+        }
+        // Both sides closed and both FINs acknowledged: the ending is known.
+        if !endingKnown && clientSide.state == .closed && serverSide.state == .closed
+            && clientSide.finAcknowledged && serverSide.finAcknowledged {
+            markEndingKnown(time)
+        }
+    }
+
+    mutating func completeHandshake(from role: Role, number: Int, time: Timestamp) {
+        if handshakeAckPacket == 0 && synAckPacket != 0 {
+            handshakeAckPacket = number
+            handshakeAckTime = time
+            record(ConnectionEvent(kind: .handshakeCompleted, packet: number, time: time, from: role))
+        }
+        setState(.established, for: role, number: number, time: time)
+        if self[role.peer].state == .synAckSent { setState(.established, for: role.peer, number: number, time: time) }
+    }
+
+    mutating func setState(_ new: EndpointState, for role: Role, number: Int, time: Timestamp) {
+        self[role].state = new
+    }
+
+    mutating func markEndingKnown(_ time: Timestamp) {
+        guard !endingKnown else { return }
+        endingKnown = true
+        endingKnownTime = time
+        finishReason = clientSide.state == .reset || serverSide.state == .reset ? .reset : .closed
+    }
+
+    // MARK: - Notes per control
+
+    mutating func noteSYN(_ p: TCPPacketSummary, from role: Role, number: Int, time: Timestamp) {
+        self[role].synCount += 1
+        if self[role].synTimes.count < 16 { self[role].synTimes.append(time) }
+        if !self[role].sawSYN {
+            self[role].sawSYN = true
+            self[role].isn = p.sequenceNumber
+            self[role].synPacket = number
+            self[role].synTime = time
+            self[role].offeredWindowScale = p.options.windowScale
+            if synPacket == 0 {
+                synPacket = number
+                synTime = time
+            }
+            record(ConnectionEvent(kind: .syn, packet: number, time: time, from: role, sequenceNumber: p.sequenceNumber, flags: p.flags))
+        } else {
+            self[role].synRetransmissions += 1
+            record(ConnectionEvent(kind: .synRetransmitted, packet: number, time: time, from: role,
+                                   value: Int64(self[role].synRetransmissions), sequenceNumber: p.sequenceNumber, flags: p.flags))
+        }
+    }
+
+    mutating func noteSYNACK(_ p: TCPPacketSummary, from role: Role, number: Int, time: Timestamp) {
+        self[role].synCount += 1
+        if !self[role].sawSYN {
+            self[role].sawSYN = true
+            self[role].isn = p.sequenceNumber
+            self[role].synPacket = number
+            self[role].synTime = time
+            self[role].offeredWindowScale = p.options.windowScale
+            if synAckPacket == 0 {
+                synAckPacket = number
+                synAckTime = time
+            }
+            // Window scaling is in force only when both SYNs offered it.
+            if let mine = p.options.windowScale, let theirs = self[role.peer].offeredWindowScale {
+                self[role].windowScaleInUse = min(mine, 14)
+                self[role.peer].windowScaleInUse = min(theirs, 14)
+            }
+            record(ConnectionEvent(kind: .synAck, packet: number, time: time, from: role, sequenceNumber: p.sequenceNumber,
+                                   acknowledgmentNumber: p.acknowledgmentNumber, flags: p.flags))
+        } else {
+            self[role].synRetransmissions += 1
+            record(ConnectionEvent(kind: .synAckRetransmitted, packet: number, time: time, from: role,
+                                   value: Int64(self[role].synRetransmissions), sequenceNumber: p.sequenceNumber, flags: p.flags))
+        }
+    }
+
+    /// Records a RST; returns whether its seq falls in the receiver's window (or cannot be judged).
+    mutating func noteRST(_ p: TCPPacketSummary, from role: Role, number: Int, time: Timestamp) -> Bool {
+        let peer = self[role.peer]
+        let me = self[role]
+        self[role].rstCount += 1
+        let fromNext: Int32? = me.hasBase ? me.nextSequence.distance(to: p.sequenceNumber) : nil
+        let fromPeerAck: Int32? = peer.hasAck ? peer.lastAck.distance(to: p.sequenceNumber) : nil
+        var outOfWindow = false
+        if let d = fromPeerAck, peer.state != .inactive {
+            let window = Int64(max(peer.windowLast, 1))
+            outOfWindow = Int64(d) < 0 || Int64(d) >= window
+            // Zero-window or window unknown: only exact matches are safe to call in-window.
+            if peer.windowLast == 0 { outOfWindow = d != 0 }
+        }
+        let record = ResetRecord(
+            packet: number, time: time, sequenceNumber: p.sequenceNumber, acknowledgmentNumber: p.acknowledgmentNumber,
+            hasACK: p.flags.contains(.ack), ttl: p.ttl, window: p.window, payloadLength: p.payloadLength,
+            distanceFromNextSequence: fromNext, distanceFromPeerAck: fromPeerAck, isOutOfWindow: outOfWindow,
+            senderStateBefore: me.state, peerStateBefore: peer.state)
+        if self[role].resets.count < 4 { self[role].resets.append(record) }
+        self.record(ConnectionEvent(kind: .rst, packet: number, time: time, from: role, value: outOfWindow ? 1 : 0,
+                                    sequenceNumber: p.sequenceNumber, acknowledgmentNumber: p.acknowledgmentNumber, flags: p.flags))
+        return !outOfWindow
+    }
+
+    mutating func noteFIN(_ p: TCPPacketSummary, from role: Role, number: Int, time: Timestamp, segmentEnd: Int64) {
+        self[role].finCount += 1
+        if self[role].finCount == 1 {
+            self[role].finPacket = number
+            self[role].finTime = time
+            self[role].finSequence = p.sequenceNumber.advanced(by: p.payloadLength)
+            record(ConnectionEvent(kind: .fin, packet: number, time: time, from: role, value: Int64(p.payloadLength),
+                                   sequenceNumber: p.sequenceNumber, acknowledgmentNumber: p.acknowledgmentNumber, flags: p.flags))
+        } else {
+            record(ConnectionEvent(kind: .finRetransmitted, packet: number, time: time, from: role,
+                                   value: Int64(self[role].finCount - 1), sequenceNumber: p.sequenceNumber, flags: p.flags))
+        }
+    }
+
+    mutating func noteAck(_ p: TCPPacketSummary, from role: Role, number: Int, time: Timestamp) {
+        let peerRole = role.peer
+        let ack = p.acknowledgmentNumber
+        let isPureAck = p.payloadLength == 0 && !p.flags.contains(.syn) && !p.flags.contains(.fin)
+        if self[role].hasAck && isPureAck && ack == self[role].lastAck
+            && self[peerRole].hasBase && self[peerRole].nextSequence.distance(to: ack) < 0
+            && UInt64(p.window) << UInt64(self[role].windowScaleInUse) == self[role].lastAckWindow {
+            self[role].duplicateAcks += 1
+        }
+        if !self[role].hasAck || self[role].lastAck.distance(to: ack) > 0 {
+            self[role].lastAck = ack
+            self[role].hasAck = true
+        }
+        self[role].lastAckWindow = UInt64(p.window) << UInt64(self[role].windowScaleInUse)
+        guard self[peerRole].hasBase else { return }
+        let ackOffset = self[peerRole].offset(of: ack)
+        if ackOffset > self[peerRole].highestOffset {
+            self[peerRole].acksForUnseenData += 1
+            if self[peerRole].acksForUnseenData == 1 {
+                record(ConnectionEvent(kind: .ackForUnseenData, packet: number, time: time, from: role,
+                                       value: ackOffset - self[peerRole].highestOffset, acknowledgmentNumber: ack))
+            }
+        }
+        let synAdjust: Int64 = self[peerRole].sawSYN ? 1 : 0
+        let acked = ackOffset - synAdjust
+        if acked > 0 && UInt64(acked) > self[role].acknowledgedPeerBytes { self[role].acknowledgedPeerBytes = UInt64(acked) }
+        if self[peerRole].finCount > 0 && !self[peerRole].finAcknowledged
+            && self[peerRole].finSequence.advanced(by: 1).distance(to: ack) >= 0 {
+            self[peerRole].finAcknowledged = true
+            record(ConnectionEvent(kind: .finAcknowledged, packet: number, time: time, from: role, acknowledgmentNumber: ack))
+        }
+        for i in self[peerRole].episodes.indices where !self[peerRole].episodes[i].wasAcknowledged {
+            if self[peerRole].episodes[i].sequenceNumber.distance(to: ack) > 0 {
+                self[peerRole].episodes[i].wasAcknowledged = true
+            }
+        }
+    }
+
+    mutating func noteWindow(_ p: TCPPacketSummary, from role: Role, isSYN: Bool, number: Int, time: Timestamp) {
+        let scaled = isSYN ? UInt64(p.window) : UInt64(p.window) << UInt64(self[role].windowScaleInUse)
+        self[role].windowLast = scaled
+        if scaled > self[role].windowMax { self[role].windowMax = scaled }
+        if !isSYN && scaled < self[role].windowMinAfterHandshake { self[role].windowMinAfterHandshake = scaled }
+        if p.window == 0 && !isSYN {
+            self[role].zeroWindowAdvertisements += 1
+            if !self[role].inZeroWindow {
+                self[role].inZeroWindow = true
+                self[role].zeroWindowEpisodes += 1
+                if self[role].firstZeroWindowPacket == 0 { self[role].firstZeroWindowPacket = number }
+                record(ConnectionEvent(kind: .zeroWindow, packet: number, time: time, from: role,
+                                       acknowledgmentNumber: p.acknowledgmentNumber))
+            }
+        } else if self[role].inZeroWindow && p.window > 0 {
+            self[role].inZeroWindow = false
+            record(ConnectionEvent(kind: .windowReopened, packet: number, time: time, from: role, value: Int64(scaled)))
+        }
+    }
+
+    func isProbe(length: Int64, role: Role) -> Bool { length <= 1 }
+
+    mutating func noteProbe(role: Role, peerWindowWasZero: Bool, number: Int, time: Timestamp, p: TCPPacketSummary) {
+        if peerWindowWasZero {
+            self[role].zeroWindowProbes += 1
+            if self[role].zeroWindowProbes == 1 || self[role].zeroWindowProbes.nonzeroBitCount == 1 {
+                record(ConnectionEvent(kind: .zeroWindowProbe, packet: number, time: time, from: role,
+                                       value: Int64(self[role].zeroWindowProbes), sequenceNumber: p.sequenceNumber))
+            }
+        } else {
+            self[role].keepaliveProbes += 1
+            if self[role].firstKeepalivePacket == 0 { self[role].firstKeepalivePacket = number }
+            if self[role].keepaliveProbes <= 12 {
+                record(ConnectionEvent(kind: .keepalive, packet: number, time: time, from: role,
+                                       value: Int64(self[role].keepaliveProbes), sequenceNumber: p.sequenceNumber))
+            }
+        }
+    }
+
+    mutating func noteRetransmission(role: Role, sequence: SequenceNumber, length: UInt32, number: Int, time: Timestamp) {
+        self[role].retransmissions += 1
+        self[role].retransmittedBytes &+= UInt64(length)
+        if let last = self[role].episodes.indices.last, self[role].episodes[last].sequenceNumber == sequence {
+            self[role].episodes[last].count += 1
+            if self[role].episodes[last].packets.count < RetransmissionEpisode.maximumRecorded {
+                self[role].episodes[last].packets.append(number)
+                self[role].episodes[last].times.append(time)
+            }
+            return
+        }
+        // A new episode; the original transmission is the last data packet seen at that seq (approximate:
+        // the previous data packet time of this side).
+        var episode = RetransmissionEpisode(sequenceNumber: sequence, originalPacket: self[role].lastDataPacket,
+                                            originalTime: self[role].lastDataTime, payloadLength: length)
+        episode.packets = [number]
+        episode.times = [time]
+        episode.count = 1
+        if self[role].episodes.count >= EndpointData.maximumEpisodes { self[role].episodes.removeFirst() }
+        self[role].episodes.append(episode)
+        if self[role].retransmissions == 1 || self[role].retransmissions.nonzeroBitCount == 1 {
+            record(ConnectionEvent(kind: .retransmission, packet: number, time: time, from: role,
+                                   value: Int64(self[role].retransmissions), sequenceNumber: sequence))
+        }
+    }
+
+    mutating func noteTTL(_ ttl: UInt8, from role: Role, number: Int, time: Timestamp) {
+        if self[role].packets == 1 { self[role].ttlFirst = ttl }
+        if ttl < self[role].ttlMin { self[role].ttlMin = ttl }
+        if ttl > self[role].ttlMax { self[role].ttlMax = ttl }
+    }
+
+    mutating func recordLadder(_ row: PacketRecord) {
+        if headPackets.count < Self.headCapacity {
+            headPackets.append(row)
+            return
+        }
+        if tailPackets.count < Self.tailCapacity {
+            tailPackets.append(row)
+        } else {
+            tailPackets[tailNext] = row
+            tailNext = (tailNext + 1) % Self.tailCapacity
+        }
+    }
+}

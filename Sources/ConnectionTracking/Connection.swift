@@ -1,0 +1,150 @@
+import WireFormat
+
+/// How the handshake went, as far as the capture shows.
+public enum Handshake: String, Sendable, Hashable {
+    case complete
+    case synOnly = "syn_only"
+    case synSynAck = "syn_synack"
+    case notSeen = "not_seen"
+}
+
+/// Why the tracker handed a connection on.
+public enum FinishReason: String, Sendable, Hashable {
+    /// A RST ended it (after the linger for stray packets).
+    case reset
+    /// Both FINs were seen and acknowledged (after the linger).
+    case closed
+    /// Idle past the configured timeout.
+    case idle
+    /// The connection attempt was never answered for longer than the attempt timeout, and the
+    /// originator went on sending, so later packets start a new connection (as Zeek does).
+    case attemptTimeout = "attempt_timeout"
+    /// A new SYN reused the 4-tuple.
+    case reused
+    /// Evicted to stay under `--max-connections`.
+    case evicted
+    /// The input ended.
+    case endOfInput = "end_of_input"
+}
+
+/// Everything known about one TCP connection. Value type; mutated in place inside the tracker's
+/// table, handed on whole when finished.
+public struct Connection: Sendable {
+    /// Creation order, 1-based (stable across runs).
+    public var id: Int
+    public var client: Endpoint
+    public var server: Endpoint
+    /// Roles were guessed (no SYN seen from the client): see `roleEvidence`.
+    public var rolesInferred: Bool
+    /// How the roles were decided.
+    public var roleEvidence: RoleEvidence
+    /// The first packet seen came from the server (Zeek's `^`).
+    public var rolesFlipped: Bool
+
+    public var firstPacket: Int
+    public var lastPacket: Int
+    public var start: Timestamp
+    public var end: Timestamp
+    public var clientSide = EndpointData()
+    public var serverSide = EndpointData()
+
+    public var synPacket = 0
+    public var synAckPacket = 0
+    public var handshakeAckPacket = 0
+    public var synTime = Timestamp.zero
+    public var synAckTime = Timestamp.zero
+    public var handshakeAckTime = Timestamp.zero
+
+    /// Longest silence between two consecutive packets, and the packet that ended it.
+    public var longestIdleNanoseconds: Int64 = 0
+    public var longestIdleEndPacket = 0
+
+    public var events: [ConnectionEvent] = []
+    public var eventsDropped = 0
+    public static let maximumEvents = 96
+    public var icmpErrors: [ICMPRecord] = []
+    /// The first packets of the connection (for ladder diagrams).
+    public var headPackets: [PacketRecord] = []
+    /// The last packets of the connection, a ring of `tailCapacity` (for ladder diagrams).
+    public var tailPackets: [PacketRecord] = []
+    var tailNext = 0
+    public static let headCapacity = 6
+    public static let tailCapacity = 12
+
+    public var zeek = ZeekState()
+
+    /// A RST or both acknowledged FINs: the ending is known even while stray packets may follow.
+    public var endingKnown = false
+    public var endingKnownTime = Timestamp.zero
+    public var finishReason: FinishReason = .endOfInput
+    /// Packets seen after the ending was known (stray or late).
+    public var packetsAfterEnding = 0
+
+    public init(id: Int, client: Endpoint, server: Endpoint, rolesInferred: Bool, roleEvidence: RoleEvidence,
+                rolesFlipped: Bool, packet: Int, time: Timestamp) {
+        self.id = id
+        self.client = client
+        self.server = server
+        self.rolesInferred = rolesInferred
+        self.roleEvidence = roleEvidence
+        self.rolesFlipped = rolesFlipped
+        firstPacket = packet
+        lastPacket = packet
+        start = time
+        end = time
+    }
+
+    public subscript(role: Role) -> EndpointData {
+        get { role == .client ? clientSide : serverSide }
+        _modify {
+            if role == .client { yield &clientSide } else { yield &serverSide }
+        }
+    }
+
+    public func endpoint(_ role: Role) -> Endpoint { role == .client ? client : server }
+
+    public var handshake: Handshake {
+        if synPacket != 0 && synAckPacket != 0 && handshakeAckPacket != 0 { return .complete }
+        if synPacket != 0 && synAckPacket != 0 { return .synSynAck }
+        if synPacket != 0 { return .synOnly }
+        return .notSeen
+    }
+
+    /// Round-trip estimate from the handshake: SYN→SYN-ACK plus SYN-ACK→ACK, nil when not seen.
+    public var handshakeRTTNanoseconds: Int64? {
+        guard synPacket != 0, synAckPacket != 0, handshakeAckPacket != 0 else { return nil }
+        return synTime.nanoseconds(to: handshakeAckTime)
+    }
+
+    /// Ladder rows: the head packets, then the tail ring in order (without duplicates).
+    public var ladderPackets: [PacketRecord] {
+        var ordered = tailPackets
+        if tailPackets.count == Self.tailCapacity {
+            ordered = Array(tailPackets[tailNext...] + tailPackets[..<tailNext])
+        }
+        let lastHead = headPackets.last?.packet ?? 0
+        return headPackets + ordered.filter { $0.packet > lastHead }
+    }
+
+    /// Packets counted but not in `ladderPackets`.
+    public var elidedPackets: Int {
+        let total = Int(clientSide.packets + serverSide.packets)
+        return max(0, total - ladderPackets.count)
+    }
+
+    mutating func record(_ event: ConnectionEvent) {
+        if events.count < Self.maximumEvents { events.append(event) } else { eventsDropped += 1 }
+    }
+}
+
+/// How roles were decided.
+public enum RoleEvidence: String, Sendable, Hashable {
+    /// The client sent the first SYN.
+    case syn
+    /// The first packet was a SYN-ACK: its receiver is the client.
+    case synAck = "syn_ack"
+    /// Mid-stream: the server is the side on a well-known / listening port.
+    case serverPort = "server_port"
+    /// Mid-stream, no port hint: the side that sent first is the client.
+    case firstSender = "first_sender"
+}

@@ -1,0 +1,192 @@
+import WireFormat
+
+/// The connection table: finds or creates the connection of each packet, updates it in place, and
+/// hands connections on as soon as they are finished. Memory follows concurrent connections.
+///
+/// Not thread-safe; one tracker per stream of packets. No allocation per packet in steady state
+/// (the table and slots are reused; events grow only on state changes).
+public struct ConnectionTracker {
+    public let configuration: TrackerConfiguration
+    public private(set) var statistics = TrackerStatistics()
+
+    var index: [FlowKey: Int32] = [:]
+    var slots: ContiguousArray<Connection> = []
+    var live: ContiguousArray<Bool> = []
+    var keys: ContiguousArray<FlowKey> = []
+    var freeSlots: ContiguousArray<Int32> = []
+    var nextID = 1
+    var nextSweep = Timestamp(rawValue: .min)
+    var lastTime = Timestamp(rawValue: .min)
+
+    public init(configuration: TrackerConfiguration = TrackerConfiguration(), expectedConcurrent: Int = 4096) {
+        self.configuration = configuration
+        index.reserveCapacity(expectedConcurrent)
+        slots.reserveCapacity(expectedConcurrent)
+    }
+
+    /// Connections currently tracked.
+    public var activeCount: Int { index.count }
+
+    /// Feeds one TCP packet. `finished` receives every connection that this packet (or the time it
+    /// carries) finished, possibly none.
+    public mutating func process(
+        _ packet: TCPPacketSummary, number: Int, time: Timestamp, finished: (Connection) -> Void
+    ) {
+        statistics.packets &+= 1
+        if time < lastTime { statistics.timeWentBackwards &+= 1 } else { lastTime = time }
+        if lastTime >= nextSweep {
+            sweep(now: lastTime, finished: finished)
+            nextSweep = lastTime.advanced(byNanoseconds: configuration.sweepInterval.rawValue)
+        }
+        let source = Endpoint(ip: packet.source, port: packet.sourcePort)
+        let destination = Endpoint(ip: packet.destination, port: packet.destinationPort)
+        let (key, _) = FlowKey.make(source: source, destination: destination)
+
+        if let slot = index[key] {
+            let i = Int(slot)
+            if let reason = splitReason(slots[i], packet: packet, source: source, time: time) {
+                slots[i].finishReason = reason
+                remove(slot: i, key: key, finished: finished)
+            } else {
+                slots[i].apply(packet, from: slots[i].client == source ? .client : .server, number: number, time: time,
+                               configuration: configuration)
+                return
+            }
+        }
+        if index.count >= configuration.maxConnections { evict(now: time, finished: finished) }
+        var connection = Connection.starting(with: packet, source: source, destination: destination, id: nextID,
+                                             number: number, time: time)
+        nextID += 1
+        connection.apply(packet, from: connection.client == source ? .client : .server, number: number, time: time,
+                         configuration: configuration)
+        insert(connection, key: key)
+    }
+
+    /// Ties an ICMP error to the connection whose packet it quotes, if that connection is tracked.
+    public mutating func process(icmp error: ICMPErrorSummary, number: Int, time: Timestamp) {
+        statistics.icmpErrors &+= 1
+        let quotedSource = Endpoint(ip: error.quotedSource, port: error.quotedSourcePort)
+        let quotedDestination = Endpoint(ip: error.quotedDestination, port: error.quotedDestinationPort)
+        let (key, _) = FlowKey.make(source: quotedSource, destination: quotedDestination)
+        guard let slot = index[key] else { return }
+        statistics.icmpErrorsMatched &+= 1
+        let i = Int(slot)
+        let about: Role = slots[i].client == quotedSource ? .client : .server
+        if slots[i].icmpErrors.count < 8 {
+            slots[i].icmpErrors.append(ICMPRecord(packet: number, time: time, error: error, about: about))
+        }
+        slots[i].record(ConnectionEvent(kind: .icmpError, packet: number, time: time, from: nil,
+                                        value: Int64(error.type) << 8 | Int64(error.code),
+                                        sequenceNumber: error.quotedSequenceNumber))
+    }
+
+    /// Finishes connections whose linger or idle time has passed by `now` (live captures call this
+    /// on read timeouts, so verdicts come without waiting for the next packet).
+    public mutating func advance(to now: Timestamp, finished: (Connection) -> Void) {
+        if now > lastTime { lastTime = now }
+        sweep(now: now, finished: finished)
+    }
+
+    /// Hands on every connection still tracked (end of input), in creation order.
+    public mutating func finishAll(finished: (Connection) -> Void) {
+        var remaining: [(Int, Int)] = []
+        for i in slots.indices where live[i] { remaining.append((slots[i].id, i)) }
+        remaining.sort { $0.0 < $1.0 }
+        for (_, i) in remaining {
+            if !slots[i].endingKnown { slots[i].finishReason = .endOfInput }
+            remove(slot: i, key: keys[i], finished: finished)
+        }
+    }
+
+    // MARK: - Table
+
+    mutating func insert(_ connection: Connection, key: FlowKey) {
+        statistics.connectionsStarted &+= 1
+        let slot: Int32
+        if let free = freeSlots.popLast() {
+            slot = free
+            slots[Int(free)] = connection
+            keys[Int(free)] = key
+            live[Int(free)] = true
+        } else {
+            slot = Int32(slots.count)
+            slots.append(connection)
+            keys.append(key)
+            live.append(true)
+        }
+        index[key] = slot
+        if index.count > statistics.peakConcurrent { statistics.peakConcurrent = index.count }
+    }
+
+    mutating func remove(slot i: Int, key: FlowKey, finished: (Connection) -> Void) {
+        index[key] = nil
+        live[i] = false
+        freeSlots.append(Int32(i))
+        statistics.connectionsFinished &+= 1
+        let connection = slots[i]
+        slots[i] = Connection.vacant
+        finished(connection)
+    }
+
+    /// Whether `packet` must start a new connection instead of joining `connection`, and why the old one ends.
+    func splitReason(_ connection: Connection, packet: TCPPacketSummary, source: Endpoint, time: Timestamp) -> FinishReason? {
+        let flags = packet.flags
+        let isBareSYN = flags.contains(.syn) && !flags.contains(.ack) && !flags.contains(.rst)
+        let idle = connection.end.nanoseconds(to: time)
+        if connection.endingKnown {
+            if isBareSYN { return connection.finishReason }
+            let linger = connection.clientSide.state == .reset || connection.serverSide.state == .reset
+                ? configuration.resetLinger : configuration.closeLinger
+            if connection.endingKnownTime.nanoseconds(to: time) > linger.rawValue { return connection.finishReason }
+            return nil
+        }
+        if idle > configuration.idleTimeout.rawValue { return .idle }
+        let fromClient = connection.client == source
+        let client = connection.clientSide
+        if isBareSYN && fromClient && client.sawSYN && packet.sequenceNumber != client.isn {
+            return .reused  // a new attempt with a new ISN: port reuse or a new connect()
+        }
+        if isBareSYN && !client.sawSYN && connection.rolesInferred && fromClient
+            && (client.state == .closed || client.state == .reset || connection.serverSide.state == .closed) {
+            return .reused
+        }
+        if client.state == .synSent && connection.serverSide.state == .inactive && fromClient
+            && connection.start.nanoseconds(to: time) > configuration.attemptTimeout.rawValue
+            && !(isBareSYN && packet.sequenceNumber == client.isn) {
+            return .attemptTimeout
+        }
+        return nil
+    }
+
+    mutating func sweep(now: Timestamp, finished: (Connection) -> Void) {
+        guard !index.isEmpty else { return }
+        for i in slots.indices where live[i] {
+            let c = slots[i]
+            if c.endingKnown {
+                let linger = c.clientSide.state == .reset || c.serverSide.state == .reset
+                    ? configuration.resetLinger : configuration.closeLinger
+                if c.endingKnownTime.nanoseconds(to: now) > linger.rawValue { remove(slot: i, key: keys[i], finished: finished) }
+            } else if c.end.nanoseconds(to: now) > configuration.idleTimeout.rawValue {
+                slots[i].finishReason = .idle
+                remove(slot: i, key: keys[i], finished: finished)
+            }
+        }
+    }
+
+    /// Evicts about a tenth of the table, longest idle first, to make room.
+    mutating func evict(now: Timestamp, finished: (Connection) -> Void) {
+        var lastSeen: [Int64] = []
+        lastSeen.reserveCapacity(index.count)
+        for i in slots.indices where live[i] { lastSeen.append(slots[i].end.rawValue) }
+        lastSeen.sort()
+        let quota = max(1, lastSeen.count / 10)
+        let cutoff = lastSeen[min(quota, lastSeen.count) - 1]
+        var evicted = 0
+        for i in slots.indices where live[i] && evicted < quota && slots[i].end.rawValue <= cutoff {
+            slots[i].finishReason = slots[i].endingKnown ? slots[i].finishReason : .evicted
+            if !slots[i].endingKnown { statistics.evictions &+= 1 }
+            remove(slot: i, key: keys[i], finished: finished)
+            evicted += 1
+        }
+    }
+}

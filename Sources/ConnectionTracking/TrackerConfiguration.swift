@@ -1,0 +1,35 @@
+import WireFormat
+
+/// Timers and limits of the connection table. Defaults follow Zeek where Zeek has a timer, so the
+/// same capture splits into the same connections.
+public struct TrackerConfiguration: Sendable {
+    /// A connection silent this long is finished (`idle`); a later packet starts a new one.
+    public var idleTimeout = Duration64.seconds(900)
+    /// After a RST, packets within this long still belong to the connection (Zeek `tcp_reset_delay`).
+    public var resetLinger = Duration64.seconds(5)
+    /// After both FINs are acknowledged, stray packets within this long still belong (Zeek `tcp_close_delay`).
+    public var closeLinger = Duration64.seconds(5)
+    /// An unanswered attempt older than this, whose originator sends something other than a SYN
+    /// retransmission, is finished and the packet starts a new connection (Zeek `tcp_attempt_delay`).
+    public var attemptTimeout = Duration64.seconds(5)
+    /// At most this many connections are tracked at once; past it the longest-idle are evicted.
+    public var maxConnections = 1_000_000
+    /// How often (in capture time) expired connections are looked for.
+    public var sweepInterval = Duration64.seconds(1)
+
+    public init() {}
+}
+
+/// Counters the tracker keeps about itself.
+public struct TrackerStatistics: Sendable, Hashable {
+    public var packets: UInt64 = 0
+    public var icmpErrors: UInt64 = 0
+    public var icmpErrorsMatched: UInt64 = 0
+    public var connectionsStarted: UInt64 = 0
+    public var connectionsFinished: UInt64 = 0
+    public var evictions: UInt64 = 0
+    public var peakConcurrent: Int = 0
+    /// Packets whose timestamp was earlier than the previous packet's.
+    public var timeWentBackwards: UInt64 = 0
+    public init() {}
+}
