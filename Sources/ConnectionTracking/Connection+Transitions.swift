@@ -109,6 +109,11 @@ extension Connection {
         self[role].lastPacket = number
         self[role].lastTime = time
         noteTTL(p.ttl, from: role, number: number, time: time)
+        if control != .rst {
+            self[role].nonResetPackets &+= 1
+            if p.ttl < self[role].nonResetTTLMin { self[role].nonResetTTLMin = p.ttl }
+            if p.ttl > self[role].nonResetTTLMax { self[role].nonResetTTLMax = p.ttl }
+        }
         self[role].lastIPID = p.ipID
 
         // Sequence space of the sender.
@@ -362,6 +367,7 @@ extension Connection {
             self[role].finPacket = number
             self[role].finTime = time
             self[role].finSequence = p.sequenceNumber.advanced(by: p.payloadLength)
+            self[role].finAckAtFIN = p.flags.contains(.ack) ? p.acknowledgmentNumber : nil
             record(ConnectionEvent(kind: .fin, packet: number, time: time, from: role, value: Int64(p.payloadLength),
                                    sequenceNumber: p.sequenceNumber, acknowledgmentNumber: p.acknowledgmentNumber, flags: p.flags))
         } else {

@@ -107,6 +107,8 @@ public struct EndpointData: Sendable {
     public var finPacket = 0
     public var finTime = Timestamp.zero
     public var finSequence = SequenceNumber(0)
+    /// The ACK number the FIN carried, when it had one (tells a simultaneous close from an ordinary one).
+    public var finAckAtFIN: SequenceNumber? = nil
     /// The peer acknowledged this side's FIN.
     public var finAcknowledged = false
 
@@ -141,6 +143,10 @@ public struct EndpointData: Sendable {
     /// Gaps in this side's stream: sequence jumped ahead of what was seen (capture loss).
     public var sequenceGaps = 0
 
+    /// TTL range of this side's packets other than RSTs (a RST with another TTL was likely forged).
+    public var nonResetPackets: UInt64 = 0
+    public var nonResetTTLMin: UInt8 = .max
+    public var nonResetTTLMax: UInt8 = 0
     public var ttlFirst: UInt8 = 0
     public var ttlMin: UInt8 = .max
     public var ttlMax: UInt8 = 0

@@ -1,0 +1,169 @@
+import ConnectionTracking
+import Diagnosis
+import PacketCapture
+import WireFormat
+
+/// What to do with a capture.
+public struct AnalysisOptions: Sendable {
+    /// A BPF filter (tcpdump syntax) applied by libpcap before decoding.
+    public var filter: String?
+    public var tracker = TrackerConfiguration()
+    public init(filter: String? = nil) { self.filter = filter }
+}
+
+/// A finished, diagnosed connection.
+public struct AnalyzedConnection: Sendable {
+    public var connection: Connection
+    public var verdict: Verdict
+    /// Index of the capture file in the order given.
+    public var captureIndex: Int
+}
+
+/// Facts about one capture file after reading it.
+public struct CaptureReport: Sendable {
+    public var file: String
+    public var linkTypes: [LinkType] = []
+    public var packets = 0
+    public var tcpPackets = 0
+    public var icmpErrors = 0
+    public var undecodablePackets = 0
+    /// Undecodable packets by reason ("truncated-tcp", "bad-length-ipv4", ...).
+    public var undecodableReasons: [String: Int] = [:]
+    /// Packets that were not TCP, by reason.
+    public var ignoredPackets: [String: Int] = [:]
+    /// Packets cut short by the snap length.
+    public var snapTruncatedPackets = 0
+    /// The file itself was damaged or cut off: reading stopped early.
+    public var truncated = false
+    /// Where reading stopped, when `truncated`.
+    public var stoppedAfterPacket: Int?
+    public var warnings: [String] = []
+    /// The file could not be read at all.
+    public var error: CaptureError?
+    public var firstTime: Timestamp?
+    public var lastTime: Timestamp?
+    public var vantage = VantagePoint.unknown
+    public var connections = 0
+    public var tracker = TrackerStatistics()
+    public init(file: String) { self.file = file }
+}
+
+/// Reads captures and turns them into diagnosed connections, one file at a time.
+public enum Analyzer {
+    /// Analyzes one capture file. Connections are handed to `sink` as soon as they are finished and
+    /// diagnosed (memory follows concurrent connections). Never throws: problems end up in the report.
+    public static func analyze(
+        path: String, captureIndex: Int = 0, options: AnalysisOptions = AnalysisOptions(),
+        progress: ((_ bytesRead: Int64, _ packets: Int) -> Void)? = nil,
+        sink: (AnalyzedConnection) -> Void
+    ) -> CaptureReport {
+        var report = CaptureReport(file: path)
+        let opened: CaptureFile
+        do throws(CaptureError) {
+            opened = try CaptureFile.open(path: path)
+        } catch {
+            report.error = error
+            return report
+        }
+        var file = opened
+        if let filter = options.filter {
+            do throws(CaptureError) {
+                try file.setFilter(filter)
+            } catch {
+                report.error = error
+                return report
+            }
+        }
+        var run = Run(options: options, captureIndex: captureIndex)
+        var lastProgress = 0
+        do {
+            try file.forEachPacket { packet in
+                run.consume(packet, report: &report, sink: sink)
+                if let progress, packet.number - lastProgress >= 65_536 {
+                    lastProgress = packet.number
+                    progress(packet.fileOffset, packet.number)
+                }
+                return .proceed
+            }
+        } catch {
+            report.truncated = true
+            report.stoppedAfterPacket = report.packets
+            report.warnings.append("\(path): \(error.message); verdicts cover the \(report.packets) packets before the damage")
+        }
+        report.linkTypes = file.linkTypes
+        run.finish(report: &report, sink: sink)
+        return report
+    }
+}
+
+/// The per-file state of an analysis: decoder counters, tracker, vantage estimate.
+public struct Run {
+    public var tracker: ConnectionTracker
+    var vantage = VantageEstimator()
+    let captureIndex: Int
+    var unsupportedLinkTypes: Set<UInt32> = []
+
+    public init(options: AnalysisOptions, captureIndex: Int) {
+        tracker = ConnectionTracker(configuration: options.tracker)
+        self.captureIndex = captureIndex
+    }
+
+    /// Decodes and tracks one packet; finished connections are diagnosed and handed to `sink`.
+    public mutating func consume(_ packet: CapturedPacket, report: inout CaptureReport, sink: (AnalyzedConnection) -> Void) {
+        report.packets += 1
+        if report.firstTime == nil { report.firstTime = packet.timestamp }
+        if report.lastTime.map({ packet.timestamp > $0 }) ?? true { report.lastTime = packet.timestamp }
+        if packet.bytes.count < packet.wireLength { report.snapTruncatedPackets += 1 }
+        let now = tracker.statisticsTime(packet.timestamp)
+        switch PacketDecoder.decode(linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength) {
+        case .tcp(let summary):
+            report.tcpPackets += 1
+            let index = captureIndex
+            var estimator = vantage
+            tracker.process(summary, number: packet.number, time: packet.timestamp) { connection in
+                estimator.add(connection)
+                let verdict = Diagnoser.diagnose(connection, context: CaptureContext(captureEnd: now))
+                sink(AnalyzedConnection(connection: connection, verdict: verdict, captureIndex: index))
+            }
+            vantage = estimator
+        case .icmpError(let icmp):
+            report.icmpErrors += 1
+            tracker.process(icmp: icmp, number: packet.number, time: packet.timestamp)
+        case .ignored(let reason):
+            report.ignoredPackets[reason.rawValue, default: 0] += 1
+        case .undecodable(let error):
+            report.undecodablePackets += 1
+            report.undecodableReasons[error.reasonName, default: 0] += 1
+            if case .unsupportedLinkType(let linkType) = error, unsupportedLinkTypes.insert(linkType.rawValue).inserted {
+                report.warnings.append("\(report.file): link type \(linkType) is not supported; its packets are skipped (first: packet \(packet.number))")
+            }
+        }
+    }
+
+    /// Ends the input: every connection still open is finished and diagnosed.
+    public mutating func finish(report: inout CaptureReport, sink: (AnalyzedConnection) -> Void) {
+        let end = report.lastTime ?? .zero
+        let index = captureIndex
+        var estimator = vantage
+        tracker.finishAll { connection in
+            estimator.add(connection)
+            let verdict = Diagnoser.diagnose(connection, context: CaptureContext(captureEnd: end))
+            sink(AnalyzedConnection(connection: connection, verdict: verdict, captureIndex: index))
+        }
+        vantage = estimator
+        report.vantage = vantage.estimate
+        report.tracker = tracker.statistics
+        report.connections = Int(tracker.statistics.connectionsStarted)
+        if tracker.statistics.timeWentBackwards > 0 {
+            report.warnings.append("\(report.file): timestamps went backwards \(tracker.statistics.timeWentBackwards) times")
+        }
+        if tracker.statistics.evictions > 0 {
+            report.warnings.append("\(report.file): \(tracker.statistics.evictions) connections were evicted to stay under --max-connections \(tracker.configuration.maxConnections)")
+        }
+    }
+}
+
+extension ConnectionTracker {
+    /// The capture time the tracker has reached, at least `time`.
+    func statisticsTime(_ time: Timestamp) -> Timestamp { time }
+}

@@ -1,0 +1,61 @@
+// Diagnosis: a pure function from a finished connection to a verdict. Small named rules are tried in
+// a fixed order (`Diagnoser.rules`); the first that returns a verdict wins. The order is the policy:
+// specific explanations (refused, data after close, keepalive expiry) come before the general ones
+// (abortive close), and "still open" / "unknown" come last. See TCP-ENDINGS.md §2 for the codes.
+
+import ConnectionTracking
+import WireFormat
+
+/// Facts about the whole capture that a rule may need.
+public struct CaptureContext: Sendable {
+    /// Time of the last packet in the capture (to say how long a still-open connection was idle).
+    public var captureEnd: Timestamp
+    public var vantage: VantagePoint
+    public init(captureEnd: Timestamp, vantage: VantagePoint = .unknown) {
+        self.captureEnd = captureEnd
+        self.vantage = vantage
+    }
+}
+
+/// A rule: a name and a function that returns a verdict or nothing.
+public struct DiagnosisRule: Sendable {
+    public let name: String
+    let apply: @Sendable (Connection, CaptureContext) -> Verdict?
+}
+
+public enum Diagnoser {
+    /// The rules in the order they are tried. The order is policy and is tested.
+    public static let rules: [DiagnosisRule] = [
+        DiagnosisRule(name: "one_direction_only", apply: Rules.oneDirectionOnly),
+        DiagnosisRule(name: "refused", apply: Rules.refused),
+        DiagnosisRule(name: "attempt_aborted", apply: Rules.attemptAborted),
+        DiagnosisRule(name: "syn_timeout", apply: Rules.synTimeout),
+        DiagnosisRule(name: "listen_overflow", apply: Rules.listenOverflow),
+        DiagnosisRule(name: "data_after_close", apply: Rules.dataAfterClose),
+        DiagnosisRule(name: "keepalive_timeout", apply: Rules.keepaliveTimeout),
+        DiagnosisRule(name: "retransmission_timeout", apply: Rules.retransmissionTimeout),
+        DiagnosisRule(name: "middlebox_reset", apply: Rules.middleboxReset),
+        DiagnosisRule(name: "idle_timeout", apply: Rules.idleTimeout),
+        DiagnosisRule(name: "reset_after_graceful_close", apply: Rules.resetAfterGracefulClose),
+        DiagnosisRule(name: "peer_lost_state", apply: Rules.peerLostState),
+        DiagnosisRule(name: "unread_data_on_close", apply: Rules.unreadDataOnClose),
+        DiagnosisRule(name: "abortive_close", apply: Rules.abortiveClose),
+        DiagnosisRule(name: "graceful_close", apply: Rules.gracefulClose),
+        DiagnosisRule(name: "still_open", apply: Rules.stillOpen),
+        DiagnosisRule(name: "unknown", apply: Rules.unknown),
+    ]
+
+    /// Diagnoses a finished connection. Never fails: the last rule always answers.
+    public static func diagnose(_ connection: Connection, context: CaptureContext) -> Verdict {
+        for rule in rules {
+            if var verdict = rule.apply(connection, context) {
+                verdict.rule = rule.name
+                verdict.zeekConnState = connection.zeek.connState
+                verdict.zeekHistory = connection.zeek.historyString
+                return verdict
+            }
+        }
+        // Unreachable: `unknown` always answers.
+        return Verdict(cause: .unknown, ending: .unfinished, closedBy: nil, resetBy: nil, confidence: .low, rule: "none", reasons: [])
+    }
+}

@@ -1,0 +1,38 @@
+import ConnectionTracking
+import WireFormat
+
+/// Where the capture was taken, judged from handshake timing: near the client the SYN-ACK takes a
+/// whole round trip to come back and the client's ACK follows at once; near the server it is the other
+/// way round; in between, both take a part.
+public enum VantagePoint: String, Sendable, Hashable {
+    case nearClient = "near_client"
+    case nearServer = "near_server"
+    case between
+    case unknown
+}
+
+/// Accumulates handshake timings over a capture's connections and judges the vantage point.
+public struct VantageEstimator: Sendable {
+    var nearClient = 0
+    var nearServer = 0
+    var between = 0
+    public init() {}
+
+    public mutating func add(_ c: Connection) {
+        guard c.handshake == .complete else { return }
+        let toSynAck = c.synTime.nanoseconds(to: c.synAckTime)
+        let toAck = c.synAckTime.nanoseconds(to: c.handshakeAckTime)
+        guard toSynAck >= 0, toAck >= 0, toSynAck + toAck > 0 else { return }
+        let share = Double(toSynAck) / Double(toSynAck + toAck)
+        if share >= 0.8 { nearClient += 1 } else if share <= 0.2 { nearServer += 1 } else { between += 1 }
+    }
+
+    public var estimate: VantagePoint {
+        let total = nearClient + nearServer + between
+        guard total > 0 else { return .unknown }
+        if nearClient * 2 > total { return .nearClient }
+        if nearServer * 2 > total { return .nearServer }
+        if between * 2 > total { return .between }
+        return .unknown
+    }
+}

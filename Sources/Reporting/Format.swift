@@ -1,0 +1,96 @@
+import WireFormat
+
+/// Number, time and text formatting shared by the renderers. Deterministic, locale-free.
+public enum Format {
+    /// "2,000" style grouping.
+    public static func grouped(_ n: UInt64) -> String {
+        let digits = String(n)
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return out
+    }
+
+    public static func bytes(_ n: UInt64) -> String {
+        n == 1 ? "1 byte" : n < 10_000 ? "\(grouped(n)) bytes" : n < 10_000_000 ? "\(oneDecimal(Double(n) / 1024)) KB" : "\(oneDecimal(Double(n) / 1_048_576)) MB"
+    }
+
+    public static func oneDecimal(_ x: Double) -> String {
+        let tenths = Int64((x * 10).rounded())
+        return "\(tenths / 10).\(abs(tenths % 10))"
+    }
+
+    /// A duration for people: "340 ms", "2.5 s", "4 min 10 s".
+    public static func duration(nanoseconds ns: Int64) -> String {
+        let ms = Double(ns) / 1e6
+        if ms < 1 { return "\(oneDecimal(ms * 1000)) µs" }
+        if ms < 1000 { return ms < 10 ? "\(oneDecimal(ms)) ms" : "\(Int64(ms.rounded())) ms" }
+        let s = ms / 1000
+        if s < 120 { return "\(oneDecimal(s)) s" }
+        let total = Int64(s.rounded())
+        if total < 7200 { return "\(total / 60) min \(total % 60) s" }
+        return "\(total / 3600) h \(total % 3600 / 60) min"
+    }
+
+    /// Seconds with fixed precision for machine output ("2.500000").
+    public static func fixedSeconds(nanoseconds ns: Int64) -> String {
+        let sign = ns < 0 ? "-" : ""
+        let a = ns.magnitude
+        let micros = (a + 500) / 1000
+        let frac = String(micros % 1_000_000)
+        return "\(sign)\(micros / 1_000_000).\(String(repeating: "0", count: 6 - frac.count))\(frac)"
+    }
+
+    /// RFC 3339 UTC with microseconds: "2026-11-21T07:51:26.123456Z".
+    public static func rfc3339(_ t: Timestamp) -> String {
+        let ns = t.rawValue
+        var seconds = ns / 1_000_000_000
+        var nanos = ns % 1_000_000_000
+        if nanos < 0 { nanos += 1_000_000_000; seconds -= 1 }
+        var days = seconds / 86_400
+        var rem = seconds % 86_400
+        if rem < 0 { rem += 86_400; days -= 1 }
+        // Civil date from days since 1970-01-01 (proleptic Gregorian).
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        var year = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        if month <= 2 { year += 1 }
+        func pad(_ v: Int64, _ width: Int) -> String {
+            let s = String(v)
+            return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(rem / 3600, 2)):\(pad(rem % 3600 / 60, 2)):\(pad(rem % 60, 2)).\(pad(nanos / 1000, 6))Z"
+    }
+
+    /// JSON string literal with escapes.
+    public static func jsonString(_ s: String) -> String {
+        var out = "\""
+        out.reserveCapacity(s.utf8.count + 2)
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        out += "\""
+        return out
+    }
+}

@@ -1,0 +1,135 @@
+import Analysis
+import ConnectionTracking
+import Diagnosis
+import WireFormat
+
+/// One connection as the reports show it: plain data, words included, built once when the connection
+/// is finished so the big tracking record can be released.
+public struct ConnectionRow: Sendable {
+    public struct Side: Sendable { public var ip: String; public var port: Int }
+    public struct EvidenceLine: Sendable { public var packet: Int; public var time: String; public var from: String?; public var what: String }
+    public struct AppLine: Sendable { public var linux: String; public var windows: String; public var detail: String }
+    public struct LadderLine: Sendable {
+        public var packet: Int
+        public var offsetNanoseconds: Int64
+        public var fromClient: Bool
+        public var flags: String
+        public var relativeSeq: Int64
+        public var relativeAck: Int64?
+        public var length: UInt32
+        public var window: UInt16
+        public var ttl: UInt8
+    }
+
+    public var id: Int
+    public var captureIndex: Int
+    public var captureFile: String
+    public var client: Side
+    public var server: Side
+    public var rolesInferred: Bool
+    public var roleEvidence: String
+    public var firstPacket: Int
+    public var lastPacket: Int
+    public var start: String
+    public var end: String
+    public var durationNanoseconds: Int64
+    public var packetsClient: UInt64
+    public var packetsServer: UInt64
+    public var bytesClient: UInt64
+    public var bytesServer: UInt64
+    public var handshake: String
+    public var ending: Ending
+    public var closedBy: Party?
+    public var resetBy: Party?
+    public var cause: CauseCode
+    public var confidence: Confidence
+    public var rule: String
+    public var explanation: String
+    public var advice: String?
+    public var evidence: [EvidenceLine]
+    public var clientView: AppLine?
+    public var serverView: AppLine?
+    public var alternatives: [CauseCode]
+    public var zeekConnState: String
+    public var zeekHistory: String
+    public var finishReason: String
+    public var rttNanoseconds: Int64?
+    public var retransmissionsClient: Int
+    public var retransmissionsServer: Int
+    public var longestIdleNanoseconds: Int64
+    public var ladder: [LadderLine]
+    public var elidedPackets: Int
+
+    public init(_ analyzed: AnalyzedConnection, captureFile: String) {
+        let c = analyzed.connection
+        let v = analyzed.verdict
+        id = c.id
+        captureIndex = analyzed.captureIndex
+        self.captureFile = captureFile
+        client = Side(ip: c.client.ip.description, port: Int(c.client.port))
+        server = Side(ip: c.server.ip.description, port: Int(c.server.port))
+        rolesInferred = c.rolesInferred
+        roleEvidence = c.roleEvidence.rawValue
+        firstPacket = c.firstPacket
+        lastPacket = c.lastPacket
+        start = Format.rfc3339(c.start)
+        end = Format.rfc3339(c.end)
+        durationNanoseconds = c.start.nanoseconds(to: c.end)
+        packetsClient = c.clientSide.packets
+        packetsServer = c.serverSide.packets
+        bytesClient = c.clientSide.payloadBytes
+        bytesServer = c.serverSide.payloadBytes
+        handshake = c.handshake.rawValue
+        ending = v.ending
+        closedBy = v.closedBy
+        resetBy = v.resetBy
+        cause = v.cause
+        confidence = v.confidence
+        rule = v.rule
+        explanation = Words.explanation(v, c)
+        advice = v.advice.map(Words.advice)
+        evidence = v.reasons.map { r in
+            EvidenceLine(packet: r.packet, time: Format.rfc3339(r.time), from: r.from?.rawValue, what: Words.evidence(r, c))
+        }
+        clientView = v.clientView.map { AppLine(linux: $0.result.linux, windows: $0.result.windows, detail: Words.appDetail($0, side: .client, v, c)) }
+        serverView = v.serverView.map { AppLine(linux: $0.result.linux, windows: $0.result.windows, detail: Words.appDetail($0, side: .server, v, c)) }
+        alternatives = v.alternatives
+        zeekConnState = v.zeekConnState
+        zeekHistory = v.zeekHistory
+        finishReason = c.finishReason.rawValue
+        rttNanoseconds = c.handshakeRTTNanoseconds
+        retransmissionsClient = c.clientSide.retransmissions
+        retransmissionsServer = c.serverSide.retransmissions
+        longestIdleNanoseconds = c.longestIdleNanoseconds
+        let clientBase = c.clientSide.hasBase ? c.clientSide.base : SequenceNumber(0)
+        let serverBase = c.serverSide.hasBase ? c.serverSide.base : SequenceNumber(0)
+        ladder = c.ladderPackets.map { p in
+            let fromClient = p.from == .client
+            let ownBase = fromClient ? clientBase : serverBase
+            let peerBase = fromClient ? serverBase : clientBase
+            return LadderLine(
+                packet: p.packet, offsetNanoseconds: c.start.nanoseconds(to: p.time), fromClient: fromClient,
+                flags: p.flags.description, relativeSeq: Int64(ownBase.distance(to: p.sequenceNumber)),
+                relativeAck: p.flags.contains(.ack) ? Int64(peerBase.distance(to: p.acknowledgmentNumber)) : nil,
+                length: p.payloadLength, window: p.window, ttl: p.ttl)
+        }
+        elidedPackets = c.elidedPackets
+    }
+
+    public var isAbnormal: Bool { cause.isAbnormal }
+    public var clientText: String { client.ip.contains(":") ? "[\(client.ip)]:\(client.port)" : "\(client.ip):\(client.port)" }
+    public var serverText: String { server.ip.contains(":") ? "[\(server.ip)]:\(server.port)" : "\(server.ip):\(server.port)" }
+}
+
+/// Totals over all connections, by ending and by cause.
+public struct Summary: Sendable {
+    public var connections = 0
+    public var byEnding: [String: Int] = [:]
+    public var byCause: [String: Int] = [:]
+    public init() {}
+    public mutating func add(_ row: ConnectionRow) {
+        connections += 1
+        byEnding[row.ending.rawValue, default: 0] += 1
+        byCause[row.cause.rawValue, default: 0] += 1
+    }
+}
