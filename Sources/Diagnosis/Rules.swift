@@ -223,7 +223,7 @@ enum Rules {
             ]
             let r = me.resets.first
             if let r { reasons.append(resetReason(prober, r, c)) }
-            var v = verdict(.keepaliveTimeout, .timeout, closedBy: Party(prober), resetBy: r == nil ? nil : Party(prober),
+            var v = verdict(.keepaliveTimeout, .timeout, closedBy: Party(prober), resetBy: nil,
                             r == nil ? .medium : .high, reasons, advice: .checkPeerAlive)
             outcome(prober, .timedOut, .recvOrSend, .afterKeepaliveProbes, into: &v)
             return v
@@ -278,21 +278,44 @@ enum Rules {
         return v
     }
 
-    /// A long silence, then the next segment was answered by a RST (expired state somewhere).
+    /// A long silence, then the segment that broke it was answered by a RST or never answered at all:
+    /// state expired somewhere (NAT, firewall or load-balancer idle timer, or the peer).
     static func idleTimeout(_ c: Connection, _ ctx: CaptureContext) -> Verdict? {
-        guard let (role, r) = endingReset(c), c.longestIdleEndPacket > 0, r.packet >= c.longestIdleEndPacket else { return nil }
+        guard c.longestIdleEndPacket > 0 else { return nil }
         let gap = c.longestIdleNanoseconds
         let rtt = c.handshakeRTTNanoseconds ?? 1_000_000
         let active = c.start.nanoseconds(to: c.end) - gap
-        guard gap >= 30_000_000_000 || (gap >= 2_000_000_000 && gap >= 1000 * rtt && gap >= 2 * active) else { return nil }
-        // The RST must answer the segment that broke the silence, not come long after it.
-        guard r.packet - c.longestIdleEndPacket <= 3, c[role].finCount == 0 else { return nil }
-        var v = verdict(.idleTimeout, .reset, closedBy: Party(role), resetBy: Party(role), .medium, [
-            .idleGap(packet: c.longestIdleEndPacket, time: r.time, nanoseconds: gap),
-            resetReason(role, r, c),
-        ], advice: .enableKeepaliveOrHeartbeat)
-        outcome(role.peer, .connectionReset, .recvOrSend, into: &v)
-        return v
+        guard gap >= 30_000_000_000 || (gap >= 2_000_000_000 && gap >= 1000 * rtt && gap >= active) else { return nil }
+        guard c.clientSide.finCount == 0, c.serverSide.finCount == 0 else { return nil }
+        if let (role, r) = endingReset(c) {
+            // The RST must answer the segment that broke the silence, not come long after it.
+            guard r.packet >= c.longestIdleEndPacket, r.packet - c.longestIdleEndPacket <= 3 else { return nil }
+            var reasons: [Reason] = [.idleGap(packet: c.longestIdleEndPacket, time: r.time, nanoseconds: gap), resetReason(role, r, c)]
+            var by = Party(role)
+            if let usual = usualTTL(c, role), usual != r.ttl {
+                reasons.append(.ttlMismatch(packet: r.packet, time: r.time, claimed: Party(role), resetTTL: r.ttl, usualTTL: usual))
+                by = .middlebox
+            }
+            var v = verdict(.idleTimeout, .reset, closedBy: by, resetBy: by, .medium, reasons, advice: .enableKeepaliveOrHeartbeat)
+            outcome(role.peer, .connectionReset, .recvOrSend, into: &v)
+            return v
+        }
+        // Or never answered: the first segment after the silence is retransmitted until the sender gives up.
+        for sender in [Role.client, .server] {
+            let me = c[sender], peer = c[sender.peer]
+            guard let episode = me.episodes.last, !episode.wasAcknowledged, episode.count >= 2,
+                  let first = episode.packets.first, first > c.longestIdleEndPacket || episode.originalPacket >= c.longestIdleEndPacket,
+                  peer.lastPacket < c.longestIdleEndPacket else { continue }
+            var v = verdict(.idleTimeout, .timeout, closedBy: Party(sender), resetBy: nil, .medium, [
+                .idleGap(packet: c.longestIdleEndPacket, time: c.end, nanoseconds: gap),
+                .retransmissions(packet: episode.packets.last ?? first, time: episode.times.last ?? me.lastTime, from: Party(sender),
+                                 count: episode.count, firstPacket: first, backoff: episode.showsBackoff, acknowledged: false),
+            ], advice: .enableKeepaliveOrHeartbeat)
+            v.alternatives = [.retransmissionTimeout]
+            outcome(sender, .timedOut, .recvOrSend, .afterRetransmissionsGiveUp, into: &v)
+            return v
+        }
+        return nil
     }
 
     /// Both FINs, then a RST: a graceful close with an abortive tail.
@@ -326,23 +349,31 @@ enum Rules {
     }
 
     /// RST+ACK at the sender's next sequence number while data it had received was unread.
+    ///
+    /// Direct evidence: peer data the closer never answered, or a receive window that shrank. Without
+    /// it, a RST+ACK at close from a side that had received data is still most likely unread data
+    /// (Linux's window keeps growing while a few KB sit unread, so small amounts leave no mark), but
+    /// an abort (SO_LINGER {on, 0}) looks the same: low confidence, and the alternative is named.
     static func unreadDataOnClose(_ c: Connection, _ ctx: CaptureContext) -> Verdict? {
         guard let (role, r) = endingReset(c), r.hasACK, c[role].finCount == 0 else { return nil }
+        let rel = relation(r)
+        guard rel == .senderNext || rel == .both else { return nil }
         let me = c[role]
+        guard c[role.peer].streamBytes > 0 else { return nil }
         let unanswered = me.receivedSinceLastSend
         let shrink = me.windowMax > me.windowLast ? me.windowMax - me.windowLast : 0
-        guard unanswered > 0 || (shrink > 0 && me.acknowledgedPeerBytes > 0 && shrink >= 512) else { return nil }
+        let windowEvidence = shrink >= 1024 && me.acknowledgedPeerBytes > 0
         var reasons: [Reason] = [resetReason(role, r, c)]
         if unanswered > 0 {
             reasons.append(.unreadData(packet: me.firstUnansweredPacket, time: r.time, sentBy: Party(role.peer), bytes: unanswered))
         }
-        if shrink > 0 {
+        if windowEvidence {
             reasons.append(.windowShrank(packet: me.lastPacket, time: r.time, of: Party(role), maximum: me.windowMax, last: me.windowLast))
         }
-        let confidence: Confidence = unanswered > 0 && shrink > 0 ? .high : .medium
+        let confidence: Confidence = unanswered > 0 && windowEvidence ? .high : unanswered > 0 || windowEvidence ? .medium : .low
         var v = verdict(.unreadDataOnClose, .reset, closedBy: Party(role), resetBy: Party(role), confidence, reasons,
                         advice: .drainBeforeClose)
-        if shrink == 0 { v.alternatives = [.abortiveClose] }
+        if confidence != .high { v.alternatives = [.abortiveClose] }
         outcome(role.peer, .connectionReset, .recvOrSend, .receivedDataMayBeLostOnWindows, into: &v)
         return v
     }

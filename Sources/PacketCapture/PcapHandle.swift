@@ -18,13 +18,22 @@ public struct PcapHandle: ~Copyable {
     /// The file's path or the interface's name, for messages.
     public let source: String
     private var packetNumber = 0
+    /// A savefile's filter, run here with `pcap_offline_filter` so packet numbers keep counting the
+    /// packets it rejects (with `pcap_setfilter` libpcap skips them unseen and numbers would shift).
+    private let offlineFilter: UnsafeMutablePointer<bpf_program>
 
     private init(raw: OpaquePointer, source: String) {
         self.raw = raw
         self.source = source
+        offlineFilter = .allocate(capacity: 1)
+        offlineFilter.initialize(to: bpf_program())
     }
 
-    deinit { pcap_close(raw) }
+    deinit {
+        if offlineFilter.pointee.bf_insns != nil { pcap_freecode(offlineFilter) }
+        offlineFilter.deallocate()
+        pcap_close(raw)
+    }
 
     /// Opens a pcap or pcapng file with nanosecond timestamp precision.
     ///
@@ -90,11 +99,19 @@ public struct PcapHandle: ~Copyable {
 
     /// Compiles and installs a BPF filter (tcpdump syntax).
     ///
-    /// The corresponding C functions are `pcap_compile` and `pcap_setfilter`.
+    /// On a file, packets the filter rejects still count toward `CapturedPacket.number`, so numbers
+    /// stay those Wireshark shows for the unfiltered file.
+    /// The corresponding C functions are `pcap_compile`, `pcap_setfilter` (live) and
+    /// `pcap_offline_filter` (files).
     public func setFilter(_ expression: String) throws(CaptureError) {
         var program = bpf_program()
         guard pcap_compile(raw, &program, expression, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
             throw CaptureError(kind: .badFilter, operation: "pcap_compile", message: "filter '\(expression)': \(lastError)")
+        }
+        if pcap_file(raw) != nil {
+            if offlineFilter.pointee.bf_insns != nil { pcap_freecode(offlineFilter) }
+            offlineFilter.pointee = program
+            return
         }
         defer { pcap_freecode(&program) }
         guard pcap_setfilter(raw, &program) == 0 else {
@@ -124,6 +141,9 @@ public struct PcapHandle: ~Copyable {
             case 1:
                 guard let header, let data else { continue }
                 packetNumber += 1
+                if offlineFilter.pointee.bf_insns != nil && pcap_offline_filter(offlineFilter, header, data) == 0 {
+                    continue
+                }
                 let h = header.pointee
                 let packet = CapturedPacket(
                     number: packetNumber,
@@ -145,7 +165,7 @@ public struct PcapHandle: ~Copyable {
         }
     }
 
-    /// Number of packets delivered so far.
+    /// Packets read so far (on a file, including those a filter rejected: the last packet number).
     public var packetsRead: Int { packetNumber }
 
     /// Makes a running `forEachPacket` return at its next packet (safe from a signal handler's thread).

@@ -49,8 +49,13 @@ public enum Words {
         case .unreadDataOnClose:
             let unread = v.reasons.compactMap { if case let .unreadData(_, _, _, b) = $0 { b } else { nil } }.first
             let shrink = v.reasons.compactMap { if case let .windowShrank(_, _, _, m, l) = $0 { m - l } else { nil } }.first
-            let amount = unread.map { "\(Format.bytes($0)) from the \(peer) were still unread" } ?? "data from the \(peer) was still unread"
-            text = "The \(closer) reset the connection because it closed its socket while \(amount) in its receive buffer (\(resetText))."
+            if v.confidence == .low {
+                let sent = c[v.closedBy == .client ? .server : .client].streamBytes
+                text = "The \(closer) reset the connection when it closed (\(resetText)) after the \(peer) had sent it \(Format.bytes(sent)): most likely some of that was still unread in its receive buffer, which makes the kernel send RST instead of FIN."
+            } else {
+                let amount = unread.map { "\(Format.bytes($0)) from the \(peer) were still unread" } ?? "data from the \(peer) was still unread"
+                text = "The \(closer) reset the connection because it closed its socket while \(amount) in its receive buffer (\(resetText))."
+            }
             if let shrink, shrink > 0 { text += " Its receive window had shrunk by \(Format.bytes(shrink)), the gauge of unread data." }
             text += " The \(peer)'s next recv() or send() fails with ECONNRESET (Windows: 10054), possibly before it reads the \(closer)'s last data."
         case .abortiveClose:
@@ -118,14 +123,25 @@ public enum Words {
                 text = "No rule fits what was seen: \(v.reasons.isEmpty ? "no FIN, no RST" : "\(v.reasons.count) notable packets, listed as evidence")."
             }
         }
-        if !v.alternatives.isEmpty && v.cause != .unknown {
-            let alts = v.alternatives.map(\.rawValue).joined(separator: ", ")
-            text += " The capture cannot rule out: \(alts)."
+        for alternative in v.alternatives where v.cause != .unknown {
+            text += " " + alternativeSentence(alternative)
         }
         if c.rolesInferred && c.roleEvidence != .synAck {
             text += " (Roles inferred: the handshake was not captured.)"
         }
         return text
+    }
+
+    /// Says which other cause the capture cannot rule out, and why.
+    static func alternativeSentence(_ code: CauseCode) -> String {
+        switch code {
+        case .abortiveClose: "A deliberate abort (SO_LINGER {on, 0}, a proxy killing the connection) looks the same on the wire (abortive_close)."
+        case .unreadDataOnClose: "A close with unread data in the receive buffer looks the same on the wire (unread_data_on_close)."
+        case .stillOpen: "The capture may simply have ended too early to see more (still_open)."
+        case .retransmissionTimeout: "From the sender's side this is also a retransmission timeout (retransmission_timeout)."
+        case .peerLostState: "The peer may have lost the connection's state (peer_lost_state)."
+        default: "The capture cannot rule out \(code.rawValue)."
+        }
     }
 
     /// One line of evidence.

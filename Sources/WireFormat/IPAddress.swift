@@ -34,7 +34,9 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
             guard parts.count == 4 else { return nil }
             var value: UInt32 = 0
             for part in parts {
-                guard !part.isEmpty, part.count <= 3, let octet = UInt8(part) else { return nil }
+                // All digits: UInt8("+1") and UInt8("-0") would otherwise parse.
+                guard !part.isEmpty, part.count <= 3, part.allSatisfy({ $0.isASCII && $0.isNumber }),
+                      let octet = UInt8(part) else { return nil }
                 value = value << 8 | UInt32(octet)
             }
             self.init(ipv4: value)
@@ -48,24 +50,26 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         let doubleColons = string.ranges(of: "::")
         guard doubleColons.count <= 1 else { return nil }
         let halves: [Substring] = doubleColons.first.map { [string[..<$0.lowerBound], string[$0.upperBound...]] } ?? [string[...]]
-        func parseGroups(_ s: Substring, into out: inout [UInt16]) -> Bool {
+        // A trailing dotted IPv4 part may only end the address ("1.2.3.4::" is not an address).
+        func parseGroups(_ s: Substring, isLastHalf: Bool, into out: inout [UInt16]) -> Bool {
             if s.isEmpty { return true }
             let pieces = s.split(separator: ":", omittingEmptySubsequences: false)
             for (i, piece) in pieces.enumerated() {
-                if piece.contains("."), i == pieces.count - 1, let v4 = IPAddress(piece), !v4.isIPv6 {
+                if piece.contains("."), i == pieces.count - 1, isLastHalf, let v4 = IPAddress(piece), !v4.isIPv6 {
                     out.append(UInt16(v4.ipv4Value >> 16))
                     out.append(UInt16(v4.ipv4Value & 0xffff))
                 } else {
-                    guard !piece.isEmpty, piece.count <= 4, let v = UInt16(piece, radix: 16) else { return false }
+                    guard !piece.isEmpty, piece.count <= 4, piece.allSatisfy(\.isHexDigit), piece.allSatisfy(\.isASCII),
+                          let v = UInt16(piece, radix: 16) else { return false }
                     out.append(v)
                 }
             }
             return true
         }
-        guard parseGroups(halves[0], into: &groups) else { return nil }
+        guard parseGroups(halves[0], isLastHalf: halves.count == 1, into: &groups) else { return nil }
         if halves.count == 2 {
             sawDoubleColon = true
-            guard parseGroups(halves[1], into: &tailGroups) else { return nil }
+            guard parseGroups(halves[1], isLastHalf: true, into: &tailGroups) else { return nil }
         }
         let total = groups.count + tailGroups.count
         if sawDoubleColon {
@@ -86,6 +90,11 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         if !isIPv6 {
             let v = ipv4Value
             return "\(v >> 24).\(v >> 16 & 0xff).\(v >> 8 & 0xff).\(v & 0xff)"
+        }
+        // RFC 5952 §5: IPv4-mapped addresses (::ffff:0:0/96) in mixed notation, as inet_ntop prints them.
+        if high == 0 && low >> 32 == 0xffff {
+            let v = UInt32(truncatingIfNeeded: low)
+            return "::ffff:\(v >> 24).\(v >> 16 & 0xff).\(v >> 8 & 0xff).\(v & 0xff)"
         }
         var groups = [UInt16](repeating: 0, count: 8)
         for i in 0..<4 { groups[i] = UInt16(truncatingIfNeeded: high >> UInt64(48 - 16 * i)) }

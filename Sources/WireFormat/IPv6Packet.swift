@@ -58,10 +58,15 @@ public struct IPv6Packet {
                 guard bytes.count >= offset + 8 else { throw .truncated(.ipv6Extension, needed: offset + 8, available: bytes.count) }
                 let offsetAndFlags: UInt16 = bytes.bigEndian(at: offset + 2)
                 fragment = true
-                if offsetAndFlags & 0xfff8 != 0 { laterFragment = true }
                 next = IPProtocol(rawValue: bytes[offset])
                 offset += 8
                 count += 1
+                // RFC 8200 §4.5: only the first fragment carries the headers after this one; in a later
+                // fragment the bytes that follow are payload and must not be walked as headers.
+                if offsetAndFlags & 0xfff8 != 0 {
+                    laterFragment = true
+                    break walk
+                }
             default:
                 break walk
             }
