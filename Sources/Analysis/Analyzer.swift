@@ -120,9 +120,11 @@ public struct Run {
             report.tcpPackets += 1
             let index = captureIndex
             var estimator = vantage
+            let answered = tracker.hasAnsweredHandshake
             tracker.process(summary, number: packet.number, time: packet.timestamp) { connection in
                 estimator.add(connection)
-                let verdict = Diagnoser.diagnose(connection, context: CaptureContext(captureEnd: now))
+                let context = CaptureContext(captureEnd: now, serverAnsweredOthers: answered(connection))
+                let verdict = Diagnoser.diagnose(connection, context: context)
                 sink(AnalyzedConnection(connection: connection, verdict: verdict, captureIndex: index))
             }
             vantage = estimator
@@ -145,9 +147,11 @@ public struct Run {
         let end = report.lastTime ?? .zero
         let index = captureIndex
         var estimator = vantage
+        let answered = tracker.hasAnsweredHandshake
         tracker.finishAll { connection in
             estimator.add(connection)
-            let verdict = Diagnoser.diagnose(connection, context: CaptureContext(captureEnd: end))
+            let context = CaptureContext(captureEnd: end, serverAnsweredOthers: answered(connection))
+            let verdict = Diagnoser.diagnose(connection, context: context)
             sink(AnalyzedConnection(connection: connection, verdict: verdict, captureIndex: index))
         }
         vantage = estimator

@@ -15,6 +15,9 @@ public struct ConnectionTracker {
     var keys: ContiguousArray<FlowKey> = []
     var freeSlots: ContiguousArray<Int32> = []
     var nextID = 1
+    /// Servers seen answering a SYN with a SYN-ACK (bounded), to tell a dead server from a busy one.
+    var answeringServers: Set<Endpoint> = []
+    static let maximumAnsweringServers = 65_536
     var nextSweep = Timestamp(rawValue: .min)
     var lastTime = Timestamp(rawValue: .min)
 
@@ -50,6 +53,7 @@ public struct ConnectionTracker {
             } else {
                 slots[i].apply(packet, from: slots[i].client == source ? .client : .server, number: number, time: time,
                                configuration: configuration)
+                noteAnswer(packet, source: source)
                 return
             }
         }
@@ -60,6 +64,18 @@ public struct ConnectionTracker {
         connection.apply(packet, from: connection.client == source ? .client : .server, number: number, time: time,
                          configuration: configuration)
         insert(connection, key: key)
+        noteAnswer(packet, source: source)
+    }
+
+    mutating func noteAnswer(_ packet: TCPPacketSummary, source: Endpoint) {
+        if packet.flags.contains(.syn) && packet.flags.contains(.ack) && answeringServers.count < Self.maximumAnsweringServers {
+            answeringServers.insert(source)
+        }
+    }
+
+    /// Whether `connection`'s server answered a SYN on some other connection of this capture.
+    public func hasAnsweredHandshake(_ connection: Connection) -> Bool {
+        connection.serverSide.synCount == 0 && answeringServers.contains(connection.server)
     }
 
     /// Ties an ICMP error to the connection whose packet it quotes, if that connection is tracked.

@@ -11,9 +11,12 @@ public struct CaptureContext: Sendable {
     /// Time of the last packet in the capture (to say how long a still-open connection was idle).
     public var captureEnd: Timestamp
     public var vantage: VantagePoint
-    public init(captureEnd: Timestamp, vantage: VantagePoint = .unknown) {
+    /// The connection's server completed handshakes on other connections of this capture (it is up).
+    public var serverAnsweredOthers: Bool
+    public init(captureEnd: Timestamp, vantage: VantagePoint = .unknown, serverAnsweredOthers: Bool = false) {
         self.captureEnd = captureEnd
         self.vantage = vantage
+        self.serverAnsweredOthers = serverAnsweredOthers
     }
 }
 
@@ -41,6 +44,7 @@ public enum Diagnoser {
         DiagnosisRule(name: "unread_data_on_close", apply: Rules.unreadDataOnClose),
         DiagnosisRule(name: "abortive_close", apply: Rules.abortiveClose),
         DiagnosisRule(name: "graceful_close", apply: Rules.gracefulClose),
+        DiagnosisRule(name: "zero_window_stall", apply: Rules.zeroWindowStall),
         DiagnosisRule(name: "still_open", apply: Rules.stillOpen),
         DiagnosisRule(name: "unknown", apply: Rules.unknown),
     ]

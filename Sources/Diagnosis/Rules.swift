@@ -149,6 +149,16 @@ enum Rules {
         }
         let confidence: Confidence = client.synRetransmissions >= 2 || !c.icmpErrors.isEmpty ? .high
             : client.synRetransmissions == 1 ? .medium : .low
+        if ctx.serverAnsweredOthers && c.icmpErrors.isEmpty && client.synRetransmissions > 0 {
+            // The same server completed other handshakes in this capture: it is up and reachable, so these
+            // SYNs were most likely dropped by a full accept queue (Linux drops SYNs while it is full).
+            reasons.append(.serverAnsweredOthers(packet: client.synPacket, time: client.synTime, server: c.server.description))
+            var v = verdict(.listenOverflow, .timeout, closedBy: .client, resetBy: nil, .medium, reasons,
+                            advice: .raiseBacklogAcceptFaster)
+            v.alternatives = [.synTimeout]
+            outcome(.client, .timedOut, .connect, .neverAccepted, into: &v)
+            return v
+        }
         var v = verdict(.synTimeout, .timeout, closedBy: .client, resetBy: nil, confidence, reasons, advice: .checkPathOrFirewall)
         if client.synRetransmissions == 0 && c.icmpErrors.isEmpty { v.alternatives = [.stillOpen] }
         outcome(.client, result, .connect, into: &v)
@@ -327,7 +337,9 @@ enum Rules {
         reasons.append(.finThenReset(packet: r.packet, time: r.time, from: Party(role)))
         reasons.append(resetReason(role, r, c))
         var v = verdict(.gracefulClose, .reset, closedBy: Party(closer), resetBy: Party(role), .medium, reasons)
-        outcome(role.peer, c[role.peer].finCount > 0 ? .eof : .connectionReset, .recv, into: &v)
+        // The peer read the FIN first (EOF); the RST then surfaces as EPIPE on its next send (Linux).
+        outcome(role.peer, c[role.peer].finCount > 0 ? .eof : .brokenPipe, c[role.peer].finCount > 0 ? .recv : .send,
+                c[role.peer].finCount > 0 ? .none : .recvEOFOnLinux10053OnWindows, into: &v)
         return v
     }
 
@@ -396,7 +408,37 @@ enum Rules {
         var v = verdict(.abortiveClose, .reset, closedBy: Party(role), resetBy: Party(role), exact ? .high : .low, reasons,
                         advice: .avoidLingerZero)
         outcome(role.peer, .connectionReset, .recvOrSend, .receivedDataMayBeLostOnWindows, into: &v)
+        noteZeroWindowStall(c, closer: role, into: &v)
         return v
+    }
+
+    /// A sender stalled by the peer's zero window before it gave up: its send() was blocked.
+    static func noteZeroWindowStall(_ c: Connection, closer role: Role, into v: inout Verdict) {
+        let peer = c[role.peer]
+        guard peer.inZeroWindow, peer.firstZeroWindowPacket > 0 else { return }
+        v.reasons.append(.zeroWindow(packet: peer.firstZeroWindowPacket, time: c.end, of: Party(role.peer),
+                                     probes: c[role].zeroWindowProbes))
+        outcome(role, .timedOut, .send, .blockedByZeroWindow, into: &v)
+    }
+
+    /// The receiver's window stayed at zero, the sender probed, then went silent without FIN or RST long
+    /// before the capture ended: it gave up on its own (TCP_USER_TIMEOUT or an application timeout).
+    /// No cause code covers this; it is reported as unknown with the stall as evidence.
+    static func zeroWindowStall(_ c: Connection, _ ctx: CaptureContext) -> Verdict? {
+        for sender in [Role.client, .server] {
+            let me = c[sender], peer = c[sender.peer]
+            guard peer.inZeroWindow, me.zeroWindowProbes >= 2, me.finCount == 0, me.resets.isEmpty, peer.resets.isEmpty,
+                  peer.finCount == 0 else { continue }
+            let quiet = c.end.nanoseconds(to: ctx.captureEnd)
+            guard quiet >= 1_000_000_000, quiet >= 2 * c.longestIdleNanoseconds else { continue }
+            var v = verdict(.unknown, .timeout, closedBy: Party(sender), resetBy: nil, .low, [
+                .zeroWindow(packet: peer.firstZeroWindowPacket, time: c.end, of: Party(sender.peer), probes: me.zeroWindowProbes),
+                .captureEnded(packet: c.lastPacket, time: c.end, idleNanoseconds: quiet, halfClosedBy: nil),
+            ], advice: .drainBeforeClose)
+            outcome(sender, .timedOut, .send, .blockedByZeroWindow, into: &v)
+            return v
+        }
+        return nil
     }
 
     /// FIN from both sides.

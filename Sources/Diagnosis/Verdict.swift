@@ -124,6 +124,7 @@ public enum Reason: Sendable, Hashable {
     case onlyResetSeen(packet: Int, time: Timestamp, from: Party)
     case captureLoss(packet: Int, time: Timestamp, count: Int)
     case midstream(packet: Int, time: Timestamp)
+    case serverAnsweredOthers(packet: Int, time: Timestamp, server: String)
 
     /// The packet the evidence points at (1-based, as in Wireshark).
     public var packet: Int {
@@ -136,7 +137,7 @@ public enum Reason: Sendable, Hashable {
              let .zeroWindow(p, _, _, _), let .ttlMismatch(p, _, _, _, _), let .resetsBothWays(p, _), let .idleGap(p, _, _),
              let .icmpError(p, _, _, _), let .handshakeThenSilence(p, _, _), let .synAckRetransmitted(p, _, _),
              let .resetRightAfterHandshake(p, _), let .captureEnded(p, _, _, _), let .onlyResetSeen(p, _, _),
-             let .captureLoss(p, _, _), let .midstream(p, _):
+             let .captureLoss(p, _, _), let .midstream(p, _), let .serverAnsweredOthers(p, _, _):
             return p
         }
     }
@@ -151,7 +152,7 @@ public enum Reason: Sendable, Hashable {
              let .zeroWindow(_, t, _, _), let .ttlMismatch(_, t, _, _, _), let .resetsBothWays(_, t), let .idleGap(_, t, _),
              let .icmpError(_, t, _, _), let .handshakeThenSilence(_, t, _), let .synAckRetransmitted(_, t, _),
              let .resetRightAfterHandshake(_, t), let .captureEnded(_, t, _, _), let .onlyResetSeen(_, t, _),
-             let .captureLoss(_, t, _), let .midstream(_, t):
+             let .captureLoss(_, t, _), let .midstream(_, t), let .serverAnsweredOthers(_, t, _):
             return t
         }
     }
@@ -168,7 +169,8 @@ public enum Reason: Sendable, Hashable {
         case let .ttlMismatch(_, _, claimed, _, _): return claimed
         case .synSent, .noSYNACK, .handshakeThenSilence: return .client
         case .synAnsweredByReset, .synAckRetransmitted, .resetRightAfterHandshake: return .server
-        case .simultaneousClose, .resetsBothWays, .idleGap, .icmpError, .captureEnded, .captureLoss, .midstream: return nil
+        case .simultaneousClose, .resetsBothWays, .idleGap, .icmpError, .captureEnded, .captureLoss, .midstream,
+             .serverAnsweredOthers: return nil
         }
     }
 }
@@ -234,6 +236,8 @@ public struct AppOutcome: Sendable, Hashable {
         case neverAccepted = "never_accepted"
         /// Windows may report 10053 instead after failed retransmissions.
         case windowsMayReport10053 = "windows_may_report_10053"
+        /// send() blocked because the peer advertised a zero window (it stopped reading).
+        case blockedByZeroWindow = "blocked_by_zero_window"
         case none
     }
 

@@ -4,12 +4,13 @@
 // Formats: classic pcap (draft-ietf-opsawg-pcap, incl. the nanosecond and Kuznetzov magics) and
 // pcapng (draft-ietf-opsawg-pcapng: SHB, IDB with if_tsresol/if_tsoffset, EPB, SPB, obsolete PB).
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import WireFormat
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Reads a classic pcap or pcapng file in chunks, lending each packet to a closure.
 ///
@@ -100,6 +101,12 @@ public struct CaptureFileReader: ~Copyable {
         return reader
     }
 
+    /// Whether the interfaces declared so far differ in link type or snap length (libpcap 1.10 refuses both).
+    public var hasMixedInterfaces: Bool {
+        guard let first = interfaces.first else { return false }
+        return linkTypes.count > 1 || interfaces.contains { $0.snapLength != first.snapLength }
+    }
+
     /// Bytes of the file consumed so far (for progress).
     public var position: Int64 { storageOffset + Int64(start) }
 
@@ -115,7 +122,7 @@ public struct CaptureFileReader: ~Copyable {
     /// The next packet, or nil at the end of the file. Its bytes are valid until the next call.
     mutating func nextPacket() throws(CaptureError) -> CapturedPacket? {
         switch format {
-        case let .classic(linkType, nanoseconds, recordHeaderLength):
+        case .classic(let linkType, let nanoseconds, let recordHeaderLength):
             return try nextClassicRecord(linkType: linkType, nanoseconds: nanoseconds, headerLength: recordHeaderLength)
         case .pcapng:
             while true {
@@ -147,9 +154,13 @@ public struct CaptureFileReader: ~Copyable {
         ]
         for (value, nanoseconds, recordHeaderLength) in candidates {
             let bigEndian: Bool
-            if magic == value.littleEndian { bigEndian = false }
-            else if magic == value.bigEndian { bigEndian = true }
-            else { continue }
+            if magic == value.littleEndian {
+                bigEndian = false
+            } else if magic == value.bigEndian {
+                bigEndian = true
+            } else {
+                continue
+            }
             isBigEndian = bigEndian
             guard fill(24) else { throw damage("file header cut off (\(available) of 24 bytes)") }
             let linkType = Self.normalized(LinkType(rawValue: u32(20) & 0x03FF_FFFF))
@@ -168,7 +179,9 @@ public struct CaptureFileReader: ~Copyable {
 
     // MARK: Classic pcap
 
-    private mutating func nextClassicRecord(linkType: LinkType, nanoseconds: Bool, headerLength: Int) throws(CaptureError) -> CapturedPacket? {
+    private mutating func nextClassicRecord(linkType: LinkType, nanoseconds: Bool, headerLength: Int)
+        throws(CaptureError) -> CapturedPacket?
+    {
         guard fill(headerLength) else {
             if available == 0 { return nil }
             throw damage("record header cut off (\(available) of \(headerLength) bytes)")
@@ -181,12 +194,14 @@ public struct CaptureFileReader: ~Copyable {
         guard fill(headerLength + captured) else {
             throw damage("packet data cut off (\(available - headerLength) of \(captured) bytes)")
         }
-        let bytes = UnsafeRawBufferPointer(rebasing: storage[(start + headerLength)..<(start + headerLength + captured)])
+        let bytes = UnsafeRawBufferPointer(
+            rebasing: storage[(start + headerLength)..<(start + headerLength + captured)])
         start += headerLength + captured
         packetsRead += 1
         return CapturedPacket(
             number: packetsRead,
-            timestamp: Timestamp(seconds: Int64(seconds), nanoseconds: nanoseconds ? Int64(fraction) : Int64(fraction) &* 1000),
+            timestamp: Timestamp(
+                seconds: Int64(seconds), nanoseconds: nanoseconds ? Int64(fraction) : Int64(fraction) &* 1000),
             bytes: bytes, wireLength: wire, linkType: linkType, fileOffset: position)
     }
 
@@ -209,9 +224,13 @@ public struct CaptureFileReader: ~Copyable {
         if type == BlockType.sectionHeader {
             guard fill(12) else { throw damage("section header cut off") }
             let order = storage.loadUnaligned(fromByteOffset: start + 8, as: UInt32.self)
-            if order == Magic.byteOrder.littleEndian { isBigEndian = false }
-            else if order == Magic.byteOrder.bigEndian { isBigEndian = true }
-            else { throw damage("section header has a bad byte-order magic") }
+            if order == Magic.byteOrder.littleEndian {
+                isBigEndian = false
+            } else if order == Magic.byteOrder.bigEndian {
+                isBigEndian = true
+            } else {
+                throw damage("section header has a bad byte-order magic")
+            }
         }
         type = u32(0)
         let length = Int(u32(4))
@@ -230,7 +249,8 @@ public struct CaptureFileReader: ~Copyable {
             return nil
         case BlockType.interfaceDescription:
             guard body >= 8 else { throw damage("interface description block too short (\(length) bytes)") }
-            var interface = Interface(linkType: Self.normalized(LinkType(rawValue: UInt32(u16(8)))), snapLength: u32(12))
+            var interface = Interface(
+                linkType: Self.normalized(LinkType(rawValue: UInt32(u16(8)))), snapLength: u32(12))
             try readInterfaceOptions(into: &interface, from: 16, to: 8 + body)
             interfaces.append(interface)
             if !linkTypes.contains(interface.linkType) { linkTypes.append(interface.linkType) }
@@ -246,16 +266,18 @@ public struct CaptureFileReader: ~Copyable {
             guard let timestamp = Self.timestamp(units, interfaces[index]) else {
                 throw damage("interface \(index) has an unsupported timestamp resolution")
             }
-            return deliver(offset: 28, captured: captured, wire: Int(u32(24)), timestamp: timestamp,
-                           linkType: interfaces[index].linkType, blockLength: length)
+            return deliver(
+                offset: 28, captured: captured, wire: Int(u32(24)), timestamp: timestamp,
+                linkType: interfaces[index].linkType, blockLength: length)
         case BlockType.simplePacket:
             guard body >= 4 else { throw damage("simple packet block too short (\(length) bytes)") }
             guard let interface = interfaces.first else { throw damage("simple packet block without an interface") }
             let wire = Int(u32(8))
             var captured = Swift.min(wire, body - 4)
             if interface.snapLength > 0 { captured = Swift.min(captured, Int(interface.snapLength)) }
-            return deliver(offset: 12, captured: captured, wire: wire, timestamp: .zero, linkType: interface.linkType,
-                           blockLength: length)
+            return deliver(
+                offset: 12, captured: captured, wire: wire, timestamp: .zero, linkType: interface.linkType,
+                blockLength: length)
         default:
             return nil  // name resolution, statistics, decryption secrets, custom blocks: not needed
         }
@@ -266,11 +288,14 @@ public struct CaptureFileReader: ~Copyable {
     ) -> CapturedPacket {
         let bytes = UnsafeRawBufferPointer(rebasing: storage[(start + offset)..<(start + offset + captured)])
         packetsRead += 1
-        return CapturedPacket(number: packetsRead, timestamp: timestamp, bytes: bytes, wireLength: wire,
-                              linkType: linkType, fileOffset: position + Int64(blockLength))
+        return CapturedPacket(
+            number: packetsRead, timestamp: timestamp, bytes: bytes, wireLength: wire,
+            linkType: linkType, fileOffset: position + Int64(blockLength))
     }
 
-    private func readInterfaceOptions(into interface: inout Interface, from first: Int, to limit: Int) throws(CaptureError) {
+    private func readInterfaceOptions(into interface: inout Interface, from first: Int, to limit: Int)
+        throws(CaptureError)
+    {
         var offset = first
         while offset + 4 <= limit {
             let code = u16(offset)
@@ -308,7 +333,8 @@ public struct CaptureFileReader: ~Copyable {
             for _ in 0..<Int(code) { perSecond &*= 10 }
             seconds = units / perSecond
             let fraction = units % perSecond
-            nanoseconds = perSecond >= 1_000_000_000
+            nanoseconds =
+                perSecond >= 1_000_000_000
                 ? fraction / (perSecond / 1_000_000_000) : fraction &* (1_000_000_000 / perSecond)
         }
         let wholeSeconds = Int64(bitPattern: seconds) &+ interface.offsetSeconds
@@ -333,7 +359,8 @@ public struct CaptureFileReader: ~Copyable {
             start = 0
         }
         if count > storage.count {
-            let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: Swift.max(count, storage.count * 2), alignment: 8)
+            let bigger = UnsafeMutableRawBufferPointer.allocate(
+                byteCount: Swift.max(count, storage.count * 2), alignment: 8)
             if end > 0, let to = bigger.baseAddress, let from = storage.baseAddress {
                 to.copyMemory(from: from, byteCount: end)
             }

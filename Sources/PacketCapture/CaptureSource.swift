@@ -4,14 +4,16 @@
 // different from the type of the first interface" (sf-pcapng.c). Open failures are classified with
 // stat(2) before libpcap sees the path, so every message names the file and says what is wrong.
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import WireFormat
 
-/// An open capture file, read through libpcap or, for multi-link-type pcapng, the native reader.
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// An open capture file, read through libpcap or, for pcapng files whose interfaces differ in link type
+/// or snap length (which libpcap 1.10 refuses), through `CaptureFileReader`.
 public struct CaptureFile: ~Copyable {
     /// The path as given.
     public let path: String
@@ -25,8 +27,12 @@ public struct CaptureFile: ~Copyable {
     private var skipThrough = 0
     private var lastOffset: Int64 = 0
 
-    /// libpcap's words when a pcapng file mixes link types.
-    static let mixedLinkTypesMessage = "different from the type of the first interface"
+    /// Whether libpcap gave up because a pcapng file's interfaces differ: libpcap 1.10 says "an interface
+    /// has a type N different from the type of the first interface" (or "a snapshot length N different
+    /// from the snapshot length of the first interface").
+    static func isMixedInterfaceRefusal(_ error: CaptureError) -> Bool {
+        error.message.contains("different from the") && error.message.contains("of the first interface")
+    }
 
     private init(path: String, fileSize: Int64?, pcap: consuming PcapHandle?, native: consuming CaptureFileReader?) {
         self.path = path
@@ -43,30 +49,34 @@ public struct CaptureFile: ~Copyable {
         var status = stat()
         guard stat(path, &status) == 0 else {
             let code = errno
-            let reason = code == ENOENT ? "no such file" : code == EACCES ? "permission denied" : String(cString: strerror(code))
+            let reason =
+                code == ENOENT ? "no such file" : code == EACCES ? "permission denied" : String(cString: strerror(code))
             throw CaptureError(kind: .cannotOpen, operation: "open", message: "cannot open '\(path)': \(reason)")
         }
         if status.st_mode & S_IFMT == S_IFDIR {
             throw CaptureError(kind: .cannotOpen, operation: "open", message: "cannot open '\(path)': is a directory")
         }
         if access(path, R_OK) != 0 {
-            throw CaptureError(kind: .cannotOpen, operation: "open", message: "cannot open '\(path)': permission denied")
+            throw CaptureError(
+                kind: .cannotOpen, operation: "open", message: "cannot open '\(path)': permission denied")
         }
         let size = Int64(status.st_size)
         if status.st_mode & S_IFMT == S_IFREG && size == 0 {
             throw CaptureError(kind: .notACapture, operation: "open", message: "'\(path)' is empty, not a capture")
         }
-        // A pcapng file that declares different link types before its first packet goes straight to the
-        // native reader, so `linkTypes` is right at once and `setFilter` fails early and clearly.
-        if let reader = try? CaptureFileReader.open(path: path), reader.linkTypes.count > 1 {
+        // A pcapng file whose interfaces, declared before its first packet, differ in link type or snap
+        // length goes straight to the native reader, so `linkTypes` is right at once and `setFilter`
+        // fails early and clearly.
+        if let reader = try? CaptureFileReader.open(path: path), reader.hasMixedInterfaces {
             return CaptureFile(path: path, fileSize: size, pcap: nil, native: reader)
         }
         do {
             let handle = try PcapHandle.openOffline(path: path)
             return CaptureFile(path: path, fileSize: size, pcap: handle, native: nil)
         } catch {
-            if error.message.contains(mixedLinkTypesMessage) {
-                return CaptureFile(path: path, fileSize: size, pcap: nil, native: try CaptureFileReader.open(path: path))
+            if isMixedInterfaceRefusal(error) {
+                return CaptureFile(
+                    path: path, fileSize: size, pcap: nil, native: try CaptureFileReader.open(path: path))
             }
             throw classified(error, path: path)
         }
@@ -76,12 +86,14 @@ public struct CaptureFile: ~Copyable {
     static func classified(_ error: CaptureError, path: String) -> CaptureError {
         let message = error.message
         if message.contains("unknown file format") || message.contains("bad dump file format") {
-            return CaptureError(kind: .notACapture, operation: error.operation,
-                                message: "'\(path)' is not a pcap or pcapng capture (libpcap: \(message))")
+            return CaptureError(
+                kind: .notACapture, operation: error.operation,
+                message: "'\(path)' is not a pcap or pcapng capture (libpcap: \(message))")
         }
         if message.contains("truncated") {
-            return CaptureError(kind: .damaged, operation: error.operation,
-                                message: "'\(path)' is damaged: its file header is cut off (libpcap: \(message))")
+            return CaptureError(
+                kind: .damaged, operation: error.operation,
+                message: "'\(path)' is damaged: its file header is cut off (libpcap: \(message))")
         }
         if message.contains(path) { return error }
         return CaptureError(kind: error.kind, operation: error.operation, message: "'\(path)': \(message)")
@@ -93,11 +105,11 @@ public struct CaptureFile: ~Copyable {
     /// Link types declared so far: libpcap's one, or every interface's for the native reader.
     public var linkTypes: [LinkType] {
         switch native {
-        case let .some(reader): return reader.linkTypes
+        case .some(let reader): return reader.linkTypes
         case .none: break
         }
         switch pcap {
-        case let .some(handle): return [handle.linkType]
+        case .some(let handle): return [handle.linkType]
         case .none: return []
         }
     }
@@ -105,7 +117,7 @@ public struct CaptureFile: ~Copyable {
     /// Bytes of the file consumed so far (for progress).
     public var position: Int64 {
         switch native {
-        case let .some(reader): return reader.position
+        case .some(let reader): return reader.position
         case .none: return lastOffset
         }
     }
@@ -114,7 +126,7 @@ public struct CaptureFile: ~Copyable {
     /// interfaces have different link types this throws `.badFilter` saying so.
     public mutating func setFilter(_ expression: String) throws(CaptureError) {
         switch pcap {
-        case let .some(handle):
+        case .some(let handle):
             try handle.setFilter(expression)
             filter = expression
             return
@@ -150,9 +162,10 @@ public struct CaptureFile: ~Copyable {
                 pcap = consume handle
                 return
             }
-            guard failure.message.contains(Self.mixedLinkTypesMessage) else {
+            guard Self.isMixedInterfaceRefusal(failure) else {
                 pcap = consume handle
-                throw CaptureError(kind: failure.kind, operation: failure.operation, message: "'\(path)': \(failure.message)")
+                throw CaptureError(
+                    kind: failure.kind, operation: failure.operation, message: "'\(path)': \(failure.message)")
             }
             if let filter { throw Self.filterUnsupported(path: path, expression: filter) }
             native = try CaptureFileReader.open(path: path)

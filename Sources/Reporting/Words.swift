@@ -97,6 +97,10 @@ public enum Words {
         case .peerLostState:
             text = "The \(closer) answered the \(peer)'s segment with a \(resetText.isEmpty ? "RST" : resetText) as if it had never heard of this connection: its process or host restarted, or a NAT/firewall between them lost the mapping. The \(peer) gets ECONNRESET (Windows: 10054)."
         case .listenOverflow:
+            if c.handshake == .synOnly {
+                text = "The client's SYNs were never answered although \(c.server.description) completed other handshakes in this capture: its listen (accept) queue was most likely full, and Linux drops SYNs while it is. connect() fails with ETIMEDOUT once the retries run out."
+                break
+            }
             text = "The handshake completed on the wire but the server application never took the connection: its listen (accept) queue was full. "
             text += v.resetBy == .server ? "The server's kernel reset it (\(resetText)). The client gets ECONNRESET." : "The server's kernel ignored the client's data (never acknowledged), so the client waits and times out."
         case .middleboxReset:
@@ -117,7 +121,9 @@ public enum Words {
             if c.finishReason == .idle { text = "The connection went silent for longer than the idle timeout; no ending was seen." }
             if c.finishReason == .evicted { text = "The connection was evicted to stay under --max-connections; no ending was seen." }
         case .unknown:
-            if case let .onlyResetSeen(p, _, from)? = v.reasons.first {
+            if v.rule == "zero_window_stall" {
+                text = "The \(closer)'s data was stalled: the \(peer) advertised a zero receive window (it stopped reading) and kept it closed while the \(closer) probed; then the \(closer) went silent with no FIN or RST. It most likely gave up on its own (TCP_USER_TIMEOUT or an application timeout). No cause code covers this ending."
+            } else if case let .onlyResetSeen(p, _, from)? = v.reasons.first {
                 text = "Only a RST from the \(name(from)) was captured (packet \(p)), nothing else of this connection: the capture began after it was set up, so why it was reset cannot be told."
             } else {
                 text = "No rule fits what was seen: \(v.reasons.isEmpty ? "no FIN, no RST" : "\(v.reasons.count) notable packets, listed as evidence")."
@@ -189,6 +195,7 @@ public enum Words {
         case let .onlyResetSeen(_, _, from): return "a lone RST from the \(name(from)); nothing else of this connection was captured"
         case let .captureLoss(_, _, count): return "\(count) ACKs for data the capture never saw (capture loss or one-sided capture)"
         case .midstream: return "the handshake was not captured (started mid-stream)"
+        case let .serverAnsweredOthers(_, _, server): return "\(server) completed other handshakes in this capture: it was up and reachable"
         }
     }
 
@@ -214,6 +221,7 @@ public enum Words {
         case .afterKeepaliveProbes: s += " after the keepalive probes ran out"
         case .neverAccepted: s += "; the server application never accepted this connection"
         case .windowsMayReport10053: s += "; Windows may report 10053 (WSAECONNABORTED) instead"
+        case .blockedByZeroWindow: s += "; send() had been blocked since the peer's receive window dropped to zero (the peer stopped reading)"
         case .none: break
         }
         return s

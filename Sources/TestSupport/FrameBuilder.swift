@@ -80,14 +80,14 @@ public enum FrameBuilder {
             switch self {
             case .end: return [0]
             case .noOperation: return [1]
-            case let .mss(value): return [2, 4] + be16(value)
-            case let .windowScale(shift): return [3, 3, shift]
+            case .mss(let value): return [2, 4] + be16(value)
+            case .windowScale(let shift): return [3, 3, shift]
             case .sackPermitted: return [4, 2]
-            case let .sack(blocks):
+            case .sack(let blocks):
                 return [5, UInt8(2 + 8 * blocks.count)] + blocks.flatMap { be32($0.left) + be32($0.right) }
-            case let .timestamps(value, echo): return [8, 10] + be32(value) + be32(echo)
-            case let .fastOpen(cookie): return [34, UInt8(2 + cookie.count)] + cookie
-            case let .raw(kind, length, data): return [kind, length] + data
+            case .timestamps(let value, let echo): return [8, 10] + be32(value) + be32(echo)
+            case .fastOpen(let cookie): return [34, UInt8(2 + cookie.count)] + cookie
+            case .raw(let kind, let length, let data): return [kind, length] + data
             }
         }
     }
@@ -121,14 +121,14 @@ public enum FrameBuilder {
 
         func bytes(next: UInt8) -> [UInt8] {
             switch self {
-            case let .hopByHop(length), let .destinationOptions(length):
+            case .hopByHop(let length), .destinationOptions(let length):
                 // PadN option filling the rest of the header.
                 let total = (Int(length) + 1) * 8
                 return [next, length, 1, UInt8(total - 4)] + [UInt8](repeating: 0, count: total - 4)
-            case let .routing(length):
+            case .routing(let length):
                 let total = (Int(length) + 1) * 8
                 return [next, length, 0, 0] + [UInt8](repeating: 0, count: total - 4)
-            case let .fragment(offset, more, identification):
+            case .fragment(let offset, let more, let identification):
                 let field = UInt16(truncatingIfNeeded: offset) & 0xfff8 | (more ? 1 : 0)
                 return [next, 0] + be16(field) + be32(identification)
             }
@@ -192,13 +192,13 @@ public enum FrameBuilder {
         let isIPv6 = packet.first.map { $0 >> 4 == 6 } ?? false
         let etherType: UInt16 = isIPv6 ? 0x86DD : 0x0800
         switch link {
-        case let .ethernet(vlans, padded):
+        case .ethernet(let vlans, let padded):
             var out = ethernetAddresses
             for tag in vlans { out += be16(tag.tpid) + be16(tag.id & 0x0fff) }
             out += be16(etherType) + packet
             if padded && out.count < 60 { out += [UInt8](repeating: 0, count: 60 - out.count) }
             return out
-        case let .mpls(labels):
+        case .mpls(let labels):
             var out = ethernetAddresses + be16(0x8847)
             for (i, label) in labels.enumerated() {
                 let bottom: UInt32 = i == labels.count - 1 ? 0x100 : 0
@@ -207,7 +207,8 @@ public enum FrameBuilder {
             return out + packet
         case .pppoe:
             let pppProtocol: UInt16 = isIPv6 ? 0x0057 : 0x0021
-            return ethernetAddresses + be16(0x8864) + [0x11, 0x00] + be16(0x0001) + be16(UInt16(truncatingIfNeeded: packet.count + 2))
+            return ethernetAddresses + be16(0x8864) + [0x11, 0x00] + be16(0x0001)
+                + be16(UInt16(truncatingIfNeeded: packet.count + 2))
                 + be16(pppProtocol) + packet
         case .linuxSLL:
             // packet type 0 (to us), ARPHRD_ETHER, address length 6, address + 2 pad bytes, protocol.
@@ -215,7 +216,7 @@ public enum FrameBuilder {
         case .linuxSLL2:
             // protocol, reserved, interface index, ARPHRD_ETHER, packet type, address length, address.
             return be16(etherType) + be16(0) + be32(2) + be16(1) + [0, 6] + [0x02, 0, 0, 0, 0, 1, 0, 0] + packet
-        case let .null(bigEndian):
+        case .null(let bigEndian):
             let family: UInt32 = isIPv6 ? 24 : 2
             return (bigEndian ? be32(family) : le32(family)) + packet
         case .loop:
@@ -241,7 +242,8 @@ public enum FrameBuilder {
         if dontFragment { flagsFragment |= 0x4000 }
         if moreFragments { flagsFragment |= 0x2000 }
         var header: [UInt8] = [0x40 | ihl & 0x0f, 0] + be16(total) + be16(identification) + be16(flagsFragment)
-        header += [ttl, protocolNumber, 0, 0] + be32(UInt32(truncatingIfNeeded: src.low))
+        header +=
+            [ttl, protocolNumber, 0, 0] + be32(UInt32(truncatingIfNeeded: src.low))
             + be32(UInt32(truncatingIfNeeded: dst.low)) + options
         let sum = checksum(header)
         header[10] = UInt8(sum >> 8)
@@ -278,7 +280,8 @@ public enum FrameBuilder {
         var segment = be16(sport) + be16(dport) + be32(seq) + be32(ack) + [dataOffset << 4, flags.rawValue]
         segment += be16(window) + [0, 0, 0, 0] + optionBytes + payload
         let protocolNumber: UInt8 = 6
-        let sum = checksum(pseudoHeader(source, destination, protocolNumber: protocolNumber, length: segment.count) + segment)
+        let sum = checksum(
+            pseudoHeader(source, destination, protocolNumber: protocolNumber, length: segment.count) + segment)
         segment[16] = UInt8(sum >> 8)
         segment[17] = UInt8(sum & 0xff)
         return segment
@@ -307,7 +310,9 @@ public enum FrameBuilder {
         return ~UInt16(truncatingIfNeeded: sum)
     }
 
-    static func pseudoHeader(_ source: IPAddress, _ destination: IPAddress, protocolNumber: UInt8, length: Int) -> [UInt8] {
+    static func pseudoHeader(_ source: IPAddress, _ destination: IPAddress, protocolNumber: UInt8, length: Int)
+        -> [UInt8]
+    {
         if source.isIPv6 {
             return be64(source.high) + be64(source.low) + be64(destination.high) + be64(destination.low)
                 + be32(UInt32(truncatingIfNeeded: length)) + [0, 0, 0, protocolNumber]

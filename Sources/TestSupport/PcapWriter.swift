@@ -3,12 +3,13 @@
 // Formats: classic pcap (https://www.ietf.org/archive/id/draft-ietf-opsawg-pcap-04.html) and pcapng
 // (https://www.ietf.org/archive/id/draft-ietf-opsawg-pcapng-02.html).
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import WireFormat
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// One packet to write.
 public struct PcapRecord: Sendable, Hashable {
