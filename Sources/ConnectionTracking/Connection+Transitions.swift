@@ -390,7 +390,11 @@ extension Connection {
             self[role].hasAck = true
         }
         self[role].lastAckWindow = UInt64(p.window) << UInt64(self[role].windowScaleInUse)
-        guard self[peerRole].hasBase else { return }
+        guard self[peerRole].hasBase else {
+            // Acknowledging a peer the capture never saw: one direction is missing (or was lost).
+            self[peerRole].acksForUnseenData += 1
+            return
+        }
         let ackOffset = self[peerRole].offset(of: ack)
         if ackOffset > self[peerRole].highestOffset {
             self[peerRole].acksForUnseenData += 1

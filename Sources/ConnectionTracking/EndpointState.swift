@@ -138,7 +138,8 @@ public struct EndpointData: Sendable {
     public var outOfOrder = 0
     public var duplicateAcks = 0
     var lastAckWindow: UInt64 = 0
-    /// ACKs for peer data the capture never saw (capture loss or one-sided capture).
+    /// ACKs from the peer for data of this side that the capture never saw (capture loss, or this
+    /// direction missing from the capture).
     public var acksForUnseenData = 0
     /// Gaps in this side's stream: sequence jumped ahead of what was seen (capture loss).
     public var sequenceGaps = 0

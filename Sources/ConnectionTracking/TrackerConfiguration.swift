@@ -3,8 +3,9 @@ import WireFormat
 /// Timers and limits of the connection table. Defaults follow Zeek where Zeek has a timer, so the
 /// same capture splits into the same connections.
 public struct TrackerConfiguration: Sendable {
-    /// A connection silent this long is finished (`idle`); a later packet starts a new one.
-    public var idleTimeout = Duration64.seconds(900)
+    /// A connection silent this long is finished (`idle`); a later packet starts a new one. Longer than
+    /// Linux's default keepalive time (2 h), so keepalive probes stay with their connection.
+    public var idleTimeout = Duration64.seconds(7500)
     /// After a RST, packets within this long still belong to the connection (Zeek `tcp_reset_delay`).
     public var resetLinger = Duration64.seconds(5)
     /// After both FINs are acknowledged, stray packets within this long still belong (Zeek `tcp_close_delay`).

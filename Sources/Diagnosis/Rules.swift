@@ -74,7 +74,7 @@ enum Rules {
     static func oneDirectionOnly(_ c: Connection, _ ctx: CaptureContext) -> Verdict? {
         for role in [Role.client, .server] {
             let me = c[role], peer = c[role.peer]
-            guard peer.packets == 0, me.packets > 1, me.acksForUnseenData > 0 || (me.sawSYN && me.dataPackets > 0 && me.hasAck)
+            guard peer.packets == 0, me.packets > 1, peer.acksForUnseenData > 0
             else { continue }
             var reasons: [Reason] = [.midstream(packet: c.firstPacket, time: c.start)]
             if me.finCount > 0 {

@@ -56,7 +56,7 @@ struct Analyze: ParsableCommand {
     var failOn: [String] = []
 
     @Option(help: ArgumentHelp("Seconds of silence after which a connection is finished as idle.", valueName: "seconds"))
-    var idleTimeout: Double = 900
+    var idleTimeout: Double = 7500
 
     @Option(help: "At most this many connections are tracked at once; the longest idle are evicted beyond it.")
     var maxConnections: Int = 1_000_000
