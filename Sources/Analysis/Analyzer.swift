@@ -88,7 +88,7 @@ public enum Analyzer {
         } catch {
             report.truncated = true
             report.stoppedAfterPacket = report.packets
-            report.warnings.append("\(path): \(error.message); verdicts cover the \(report.packets) packets before the damage")
+            report.warnings.append("\(error.message); verdicts cover the \(report.packets) packets before the damage")
         }
         report.linkTypes = file.linkTypes
         run.finish(report: &report, sink: sink)

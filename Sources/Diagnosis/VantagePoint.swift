@@ -24,7 +24,7 @@ public struct VantageEstimator: Sendable {
         let toAck = c.synAckTime.nanoseconds(to: c.handshakeAckTime)
         guard toSynAck >= 0, toAck >= 0, toSynAck + toAck > 0 else { return }
         let share = Double(toSynAck) / Double(toSynAck + toAck)
-        if share >= 0.8 { nearClient += 1 } else if share <= 0.2 { nearServer += 1 } else { between += 1 }
+        if share >= 0.7 { nearClient += 1 } else if share <= 0.3 { nearServer += 1 } else { between += 1 }
     }
 
     public var estimate: VantagePoint {

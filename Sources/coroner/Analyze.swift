@@ -104,7 +104,7 @@ struct Analyze: ParsableCommand {
                 if json != nil { json!.add(row) } else { rows.append(row) }
             }
             progress.finish()
-            if let error = report.error { Diagnostics.error("\(path): \(error.message)") }
+            if let error = report.error { Diagnostics.error(error.message) }
             for warning in report.warnings { Diagnostics.warning(warning) }
             captures.append(report)
         }
