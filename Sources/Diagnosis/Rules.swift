@@ -197,6 +197,8 @@ enum Rules {
         let resetByClient = client.resets.first
         var v = verdict(.listenOverflow, resetByClient == nil ? .timeout : .reset, closedBy: .client,
                         resetBy: resetByClient == nil ? nil : .client, .medium, reasons, advice: .raiseBacklogAcceptFaster)
+        // A server host that died right after the handshake would look the same.
+        if !synAckRepeatedAfterAck { v.alternatives = [.retransmissionTimeout] }
         outcome(.client, .resetOrTimeout, .recvOrSend, .neverAccepted, into: &v)
         return v
     }
