@@ -1,6 +1,17 @@
 // Zeek-compatible connection summary (`conn_state` and `history` of Zeek's conn.log), computed from
-// the same packets, so users can pivot between Zeek logs and captures. Definitions follow Zeek's
-// scripts/base/protocols/conn/main.zeek and the TCP session adapter's history rules.
+// the same packets, so users can pivot between Zeek logs and captures.
+//
+// This follows Zeek's TCP session adapter (src/packet_analysis/protocol/tcp/TCPSessionAdapter.cc:
+// per-packet processing, `update_history`, `update_last_seq`, the per-state update functions),
+// its endpoints (src/analyzer/protocol/tcp/TCP_Endpoint.cc: `Size`, the scaled history entries),
+// the reassembler's gap reporting (TCP_Reassembler.cc: `AckReceived`, `Undelivered`, `Gap`), and
+// the `conn_state` function of scripts/base/protocols/conn/main.zeek. Written from those
+// descriptions; it is an observer's model, not Zeek.
+//
+// Not modelled: checksum validation (`C`/`c`: coroner keeps bad-checksum packets, see
+// STYLE.md §4), analyzers that make Zeek stop processing a connection, and Zeek's
+// `likely_server_ports` (roles are coroner's; Zeek's originator is coroner's client).
+// Splitting a 4-tuple into several connections (attempt timeout, reuse) is the tracker's job.
 
 import WireFormat
 
@@ -9,174 +20,486 @@ public struct ZeekState: Sendable {
     /// Zeek's per-endpoint states (TCP_INACTIVE ... TCP_RESET).
     public enum EndpointStatus: Sendable, Hashable { case inactive, synSent, synAckSent, partial, established, closed, reset }
 
+    /// One of Zeek's history letter classes; the responder's bits sit 16 higher (TCP_Endpoint.h `HistoryMasks`).
+    enum Mark {
+        static let syn: UInt32 = 0x1
+        static let fin: UInt32 = 0x2
+        static let rst: UInt32 = 0x4
+        static let finRst: UInt32 = 0x8
+        static let data: UInt32 = 0x10
+        static let ack: UInt32 = 0x20
+        static let multiFlag: UInt32 = 0x40
+    }
+
+    /// A counter whose letter is logged at 1, 10, 100, ... occurrences (Zeek `ScaledHistoryEntry`).
+    struct ScaledCount: Sendable {
+        var count: UInt32 = 0
+        var threshold: UInt32 = 1
+
+        /// Counts one occurrence; true when the letter is due.
+        mutating func note() -> Bool {
+            count &+= 1
+            guard count == threshold else { return false }
+            let (next, overflow) = threshold.multipliedReportingOverflow(by: 10)
+            if overflow { count = 0 } else { threshold = next }
+            return true
+        }
+    }
+
+    /// One endpoint as Zeek tracks it. Sequence numbers are absolute with a wrap count, as Zeek's.
     struct Side: Sendable {
         var status: EndpointStatus = .inactive
-        var seen: UInt16 = 0
-        var base = SequenceNumber(0)
-        var hasBase = false
-        var highest: Int64 = 0
-        var size: UInt64 = 0
-        var retransmissions = 0
-        var retransmissionThreshold = 1
-        var zeroWindows = 0
-        var zeroWindowThreshold = 1
-        var gaps = 0
-        var gapThreshold = 1
+        var previous: EndpointStatus = .inactive
+        var start: Int64 = 0
+        var last: UInt32 = 0
+        var seqWraps: UInt32 = 0
+        var ack: UInt32 = 0
+        var ackWraps: UInt32 = 0
+        var finCount = 0
+        var rstCount = 0
+        /// Relative sequence just past the FIN.
+        var finSequence: Int64 = 0
+        var lastSYN: Int64 = 0
+        var lastFIN: Int64 = 0
+        var lastRST: Int64 = 0
+        var retransmissions = ScaledCount()
+        var zeroWindows = ScaledCount()
+        var gaps = ScaledCount()
+        /// Reassembly: everything below `delivered` (relative) was seen in full; `trimmed` is the
+        /// highest acknowledgment acted on; `blocks` holds data seen above a hole.
+        var delivered: Int64 = 1
+        var trimmed: Int64 = 1
+        var blocks: [(lower: Int64, upper: Int64)] = []
+
+        static func full(_ value: UInt32, wraps: UInt32) -> Int64 { Int64(wraps) << 32 | Int64(value) }
+
+        mutating func setStatus(_ new: EndpointStatus) {
+            guard new != status else { return }
+            previous = status
+            status = new
+        }
+
+        mutating func initialize(start: UInt32, last: UInt32) {
+            self.start = Int64(start)
+            self.ack = start
+            self.last = last
+            seqWraps = 0
+            ackWraps = 0
+        }
+
+        mutating func updateLast(_ value: UInt32) {
+            if value < last { seqWraps &+= 1 }
+            last = value
+        }
+
+        mutating func updateAck(_ value: UInt32) {
+            if value < ack { ackWraps &+= 1 }
+            ack = value
+        }
+
+        /// `value` relative to the start, using `reference` (last seq or ack) to count wraps; and
+        /// whether it lies before the start (Zeek `get_relative_seq`).
+        func relative(_ value: UInt32, reference: UInt32, wraps: UInt32) -> (Int64, underflow: Bool) {
+            var wraps = wraps
+            let delta = Int32(bitPattern: value &- reference)
+            if delta < 0 {
+                if wraps > 0 && value > reference { wraps -= 1 }
+            } else if delta > 0 {
+                if value < reference { wraps &+= 1 }
+            }
+            if wraps == 0 {
+                let fromStart = Int32(bitPattern: value &- UInt32(truncatingIfNeeded: start))
+                return (Int64(fromStart), fromStart < 0)
+            }
+            return (Self.full(value, wraps: wraps) &- start, false)
+        }
+
+        var acknowledgedRelative: Int64 { Self.full(ack, wraps: ackWraps) &- start }
+
+        /// None of this side's data acknowledged (one octet allowed for the SYN).
+        var noDataAcknowledged: Bool {
+            let acked = Self.full(ack, wraps: ackWraps)
+            return acked == start || acked == start &+ 1
+        }
+
+        var isClean: Bool { status == .established || (status == .closed && previous == .established) }
     }
 
     var originator = Side()
     var responder = Side()
+    /// Letters already logged once (Zeek `hist_seen`); not swapped on a flip, as in Zeek.
+    var seen: UInt32 = 0
+    /// Which directions have sent their first packet, and whether the connection began mid-stream
+    /// (Zeek `first_packet_seen`, `is_partial`).
+    var firstPacketFromOriginator = false
+    var firstPacketFromResponder = false
+    var isPartial = false
+    var packets = 0
     public private(set) var history = ""
-    var flipped = false
 
     public init() {}
 
-    enum Bit {
-        static let syn: UInt16 = 1 << 0
-        static let synAck: UInt16 = 1 << 1
-        static let ack: UInt16 = 1 << 2
-        static let data: UInt16 = 1 << 3
-        static let fin: UInt16 = 1 << 4
-        static let rst: UInt16 = 1 << 5
-        static let multi: UInt16 = 1 << 6
-        static let finRst: UInt16 = 1 << 7
-    }
+    // MARK: - Packets
 
     /// Feeds one packet; `fromOriginator` is true for packets from Zeek's originator (coroner's client).
     public mutating func observe(_ p: TCPPacketSummary, fromOriginator: Bool, time: Timestamp) {
-        let flags = p.flags
-        var side = fromOriginator ? originator : responder
-        let peerStatus = fromOriginator ? responder.status : originator.status
-        func letter(_ c: Character) -> Character {
-            fromOriginator ? c : Character(c.lowercased())
-        }
-        func once(_ bit: UInt16, _ c: Character) {
-            if side.seen & bit == 0 {
-                side.seen |= bit
-                history.append(letter(c))
-            }
-        }
-
-        // Sequence tracking for sizes and retransmissions.
-        let isSYN = flags.contains(.syn)
-        if !side.hasBase || (isSYN && side.seen & (Bit.syn | Bit.synAck) == 0 && side.highest == 0) {
-            side.hasBase = true
-            side.base = p.sequenceNumber
-            side.highest = isSYN ? 1 : 0
-        }
-        let start = Int64(side.base.distance(to: p.sequenceNumber)) + (isSYN ? 1 : 0)
-        let end = start + Int64(p.payloadLength)
-        if p.payloadLength > 0 && !flags.contains(.rst) {
-            if end <= side.highest {
-                side.retransmissions += 1
-                if side.retransmissions >= side.retransmissionThreshold {
-                    history.append(letter("T"))
-                    side.retransmissionThreshold *= 10
-                }
-            }
-            if end > side.highest { side.highest = end }
-            let bytes = side.highest - 1
-            if bytes > 0 && UInt64(bytes) > side.size { side.size = UInt64(bytes) }
-        }
-        if p.window == 0 && !isSYN && !flags.contains(.rst) {
-            side.zeroWindows += 1
-            if side.zeroWindows >= side.zeroWindowThreshold {
-                history.append(letter("W"))
-                side.zeroWindowThreshold *= 10
-            }
-        }
-
-        // History letters.
-        let controlBits = (isSYN ? 1 : 0) + (flags.contains(.fin) ? 1 : 0) + (flags.contains(.rst) ? 1 : 0)
-        if controlBits > 1 {
-            if flags.contains(.fin) && flags.contains(.rst) { once(Bit.finRst, "I") } else { once(Bit.multi, "Q") }
-        } else if isSYN {
-            if flags.contains(.ack) { once(Bit.synAck, "H") } else { once(Bit.syn, "S") }
-        } else if flags.contains(.fin) {
-            once(Bit.fin, "F")
-        } else if flags.contains(.rst) {
-            once(Bit.rst, "R")
-        }
-        if p.payloadLength > 0 && !flags.contains(.rst) {
-            once(Bit.data, "D")
-        } else if controlBits == 0 && flags.contains(.ack) {
-            once(Bit.ack, "A")
-        }
-
-        // Endpoint states.
-        if flags.contains(.rst) {
-            side.status = .reset
-        } else if isSYN {
-            if side.status == .inactive || side.status == .partial {
-                side.status = flags.contains(.ack) ? .synAckSent : .synSent
-            }
-        } else if flags.contains(.fin) {
-            if side.status != .reset { side.status = .closed }
+        // The first packet comes from the responder only when the roles were decided against its
+        // direction at creation: Zeek then flips before processing it.
+        if packets == 0 && !fromOriginator { history.append("^") }
+        packets &+= 1
+        // Work on the two sides moved out of `self` (no copy of their buffers, no overlapping access).
+        var sender = Side(), peer = Side()
+        if fromOriginator {
+            swap(&sender, &originator)
+            swap(&peer, &responder)
         } else {
-            switch side.status {
-            case .inactive:
-                side.status = (peerStatus == .synSent || peerStatus == .synAckSent) ? .established : .partial
-            case .synSent, .synAckSent:
-                if flags.contains(.ack) && peerStatus != .inactive { side.status = .established }
-            default:
-                break
-            }
+            swap(&sender, &responder)
+            swap(&peer, &originator)
         }
-        if fromOriginator { originator = side } else { responder = side }
-        // The SYN-ACK side becomes established once the originator acknowledges it.
-        if originator.status == .established && responder.status == .synAckSent { responder.status = .established }
-        if responder.status == .established && originator.status == .synSent { originator.status = .established }
+        process(p, sender: &sender, peer: &peer, isOriginator: fromOriginator)
+        if fromOriginator {
+            swap(&sender, &originator)
+            swap(&peer, &responder)
+        } else {
+            swap(&sender, &responder)
+            swap(&peer, &originator)
+        }
     }
 
-    /// Zeek flips roles when it finds its first guess of the originator wrong; history gets `^`.
+    /// Zeek flips roles when it finds its first guess of the originator wrong: history gets `^`,
+    /// the letters logged so far keep their case.
     public mutating func flipRoles() {
         swap(&originator, &responder)
-        var flippedHistory = ""
-        for c in history {
-            if c.isUppercase { flippedHistory.append(Character(c.lowercased())) }
-            else if c.isLowercase { flippedHistory.append(Character(c.uppercased())) }
-            else { flippedHistory.append(c) }
+        swap(&firstPacketFromOriginator, &firstPacketFromResponder)
+        isPartial = false
+        history.append("^")
+    }
+
+    private mutating func process(_ p: TCPPacketSummary, sender: inout Side, peer: inout Side, isOriginator: Bool) {
+        let flags = p.flags
+        let isSYN = flags.contains(.syn), isFIN = flags.contains(.fin), isRST = flags.contains(.rst)
+        let hasACK = flags.contains(.ack)
+        let length = Int64(p.payloadLength)
+        let seq = p.sequenceNumber.rawValue
+        let ackNumber = p.acknowledgmentNumber.rawValue
+
+        notePartial(isOriginator: isOriginator, isSYN: isSYN, hasACK: hasACK)
+
+        var segmentLength = length + (isSYN ? 1 : 0) + (isFIN ? 1 : 0)
+        if isRST { segmentLength -= length }
+        let pastSegment = seq &+ UInt32(truncatingIfNeeded: segmentLength)
+        initialize(&sender, isSYN: isSYN, seq: seq, pastSegment: pastSegment)
+
+        let (relativeSeq, underflow) = sender.relative(seq, reference: sender.last, wraps: sender.seqWraps)
+        updateHistory(&sender, isOriginator: isOriginator, flags: flags, relativeSeq: relativeSeq, length: length)
+
+        // Zero windows are of interest unless they come with or after a RST, or after the peer's FIN.
+        if p.window == 0 && !isRST && peer.status != .closed && sender.status != .reset {
+            if sender.zeroWindows.note() { append("W", isOriginator: isOriginator) }
         }
-        history = flippedHistory
-        flipped.toggle()
+        if isFIN {
+            sender.finCount &+= 1
+            sender.finSequence = relativeSeq &+ segmentLength
+        }
+        if isRST { sender.rstCount &+= 1 }
+
+        var relativeAck: Int64 = 0
+        if hasACK {
+            if peer.status == .inactive {
+                // Number the peer's stream as though its SYN had been seen (Zeek `init_peer`).
+                relativeAck = 1
+                peer.initialize(start: ackNumber &- 1, last: ackNumber &- 1)
+            } else {
+                let (value, ackUnderflow) = peer.relative(ackNumber, reference: peer.ack, wraps: peer.ackWraps)
+                if ackUnderflow {
+                    relativeAck = 0
+                } else {
+                    relativeAck = value
+                    if !isRST { updateAck(&peer, ackNumber) }
+                }
+            }
+        }
+
+        updateLastSeq(&sender, pastSegment: pastSegment, isSYN: isSYN, isFIN: isFIN, isRST: isRST, length: length,
+                      isOriginator: isOriginator)
+        updateStates(&sender, peer: &peer, isOriginator: isOriginator, flags: flags, length: length)
+
+        // An acknowledgment beyond the data seen reveals a gap in the peer's stream.
+        if hasACK { acknowledge(&peer, by: sender, upTo: relativeAck, peerIsOriginator: !isOriginator) }
+
+        if length > 0 && !isRST && !underflow && p.capturedPayloadLength >= p.payloadLength {
+            deliver(&sender, from: isSYN ? relativeSeq &+ 1 : relativeSeq, length: length)
+        }
+        if isOriginator { firstPacketFromOriginator = true } else { firstPacketFromResponder = true }
+    }
+
+    /// Zeek `SetPartialStatus`: a connection whose first packet in a direction is not the expected SYN.
+    private mutating func notePartial(isOriginator: Bool, isSYN: Bool, hasACK: Bool) {
+        if isOriginator {
+            if !firstPacketFromOriginator { isPartial = !isSYN || hasACK }
+        } else if !firstPacketFromResponder && !isPartial {
+            isPartial = !isSYN
+        }
+    }
+
+    /// Zeek `init_endpoint`: where the sender's relative numbering starts.
+    private func initialize(_ side: inout Side, isSYN: Bool, seq: UInt32, pastSegment: UInt32) {
+        switch side.status {
+        case .inactive:
+            if isSYN {
+                side.initialize(start: seq, last: pastSegment)
+            } else {
+                // Mid-stream: number as though a SYN preceded this packet.
+                side.initialize(start: seq &- 1, last: seq)
+            }
+        case .synSent, .synAckSent:
+            if isSYN && seq != UInt32(truncatingIfNeeded: side.start) { side.initialize(start: seq, last: pastSegment) }
+        case .established, .partial:
+            if isSYN { side.initialize(start: seq, last: pastSegment) }
+        case .reset:
+            if isSYN && side.previous == .inactive { side.initialize(start: seq, last: pastSegment) }
+        case .closed:
+            break
+        }
+    }
+
+    /// Zeek `update_history`: one letter per kind and direction, except that a SYN, FIN or RST at a
+    /// new sequence number is logged again.
+    private mutating func updateHistory(_ side: inout Side, isOriginator: Bool, flags: TCPFlags, relativeSeq: Int64,
+                                        length: Int64) {
+        let isSYN = flags.contains(.syn), isFIN = flags.contains(.fin), isRST = flags.contains(.rst)
+        let controls = (isSYN ? 1 : 0) + (isFIN ? 1 : 0) + (isRST ? 1 : 0)
+        if controls > 1 {
+            if isFIN && isRST { _ = mark(Mark.finRst, "I", isOriginator: isOriginator) }
+            else { _ = mark(Mark.multiFlag, "Q", isOriginator: isOriginator) }
+        } else if isSYN {
+            let letter: Character = flags.contains(.ack) ? "H" : "S"
+            if mark(Mark.syn, letter, isOriginator: isOriginator) && relativeSeq != side.lastSYN {
+                append(letter, isOriginator: isOriginator)
+            }
+            side.lastSYN = relativeSeq
+        } else if isFIN {
+            if mark(Mark.fin, "F", isOriginator: isOriginator) && relativeSeq &+ length != side.lastFIN {
+                append("F", isOriginator: isOriginator)
+            }
+            side.lastFIN = relativeSeq &+ length
+        } else if isRST {
+            if mark(Mark.rst, "R", isOriginator: isOriginator) && relativeSeq != side.lastRST {
+                append("R", isOriginator: isOriginator)
+            }
+            side.lastRST = relativeSeq
+        } else if length > 0 {
+            _ = mark(Mark.data, "D", isOriginator: isOriginator)
+        } else if flags.contains(.ack) {
+            _ = mark(Mark.ack, "A", isOriginator: isOriginator)
+        }
+    }
+
+    /// Logs `letter` the first time its kind is seen in this direction; true if it had been seen before
+    /// (Zeek `CheckHistory`).
+    private mutating func mark(_ bit: UInt32, _ letter: Character, isOriginator: Bool) -> Bool {
+        let mask = isOriginator ? bit : bit << 16
+        if seen & mask != 0 { return true }
+        seen |= mask
+        append(letter, isOriginator: isOriginator)
+        return false
+    }
+
+    private mutating func append(_ letter: Character, isOriginator: Bool) {
+        if isOriginator {
+            history.append(letter)
+        } else {
+            history.append(contentsOf: letter.lowercased())
+        }
+    }
+
+    /// Zeek `update_ack_seq`: the highest acknowledgment of `side`'s data, ignoring a zero ack far ahead.
+    private func updateAck(_ side: inout Side, _ value: UInt32) {
+        let delta = Int32(bitPattern: value &- side.ack)
+        if value == 0 && delta > Self.tooLargeDelta { return }
+        if delta > 0 { side.updateAck(value) }
+    }
+
+    private static let tooLargeDelta: Int32 = 1_048_576
+
+    /// Zeek `update_last_seq`: advances the highest sequence sent; data at or below it is a retransmission.
+    private mutating func updateLastSeq(_ side: inout Side, pastSegment: UInt32, isSYN: Bool, isFIN: Bool, isRST: Bool,
+                                        length: Int64, isOriginator: Bool) {
+        let delta = Int32(bitPattern: pastSegment &- side.last)
+        if (isSYN || isRST) && (delta > Self.tooLargeDelta || delta < -Self.tooLargeDelta) {
+            return
+        } else if isFIN && side.last == UInt32(truncatingIfNeeded: side.start) &+ 1 {
+            side.updateLast(pastSegment)
+        } else if side.status == .reset {
+            return
+        } else if delta > 0 {
+            side.updateLast(pastSegment)
+        } else if length > 0 {
+            if side.retransmissions.note() { append("T", isOriginator: isOriginator) }
+        }
+    }
+
+    /// Zeek `UpdateStateMachine` and the per-state functions it calls.
+    private mutating func updateStates(_ side: inout Side, peer: inout Side, isOriginator: Bool, flags: TCPFlags,
+                                       length: Int64) {
+        let isSYN = flags.contains(.syn), isFIN = flags.contains(.fin), isRST = flags.contains(.rst)
+        let hasACK = flags.contains(.ack)
+        switch side.status {
+        case .inactive:
+            if isSYN {
+                if isOriginator {
+                    side.setStatus(hasACK ? .synAckSent : .synSent)
+                } else {
+                    // A SYN (or SYN-ACK) from the responder answers the originator's SYN; Zeek would
+                    // flip a SYN answering an originator's SYN-ACK, which coroner's roles already did.
+                    if !hasACK && peer.status == .synAckSent { peer.setStatus(.established) }
+                    if peer.status == .synSent { peer.setStatus(.established) }
+                    side.setStatus(.established)
+                }
+            }
+            if isFIN { side.setStatus(.closed) }
+            if isRST { side.setStatus(.reset) }
+            if side.status == .inactive {
+                if !isOriginator && length == 0 && peer.status == .synSent {
+                    // An ACK of the SYN before the SYN-ACK: not yet a partial connection.
+                } else if hasACK && peer.status == .established {
+                    // The handshake's last ACK after a SYN-ACK whose SYN was missed.
+                    side.setStatus(.established)
+                    isPartial = false
+                } else {
+                    side.setStatus(.partial)
+                }
+            }
+        case .synSent, .synAckSent:
+            if isFIN { side.setStatus(.closed) }
+            if isRST { side.setStatus(.reset) }
+        case .established, .partial:
+            if isSYN && side.status == .partial && peer.status == .inactive && !hasACK { side.setStatus(.synSent) }
+            if isFIN && !isRST {
+                side.setStatus(.closed)
+                // A FIN answering the peer's FIN-then-RST: that was a normal close after all.
+                if peer.status == .reset && peer.previous == .closed { peer.setStatus(.closed) }
+            }
+            if isRST { side.setStatus(.reset) }
+        case .closed:
+            if isRST && peer.status != .closed { side.setStatus(.reset) }
+        case .reset:
+            break
+        }
+    }
+
+    /// Zeek `TCP_Reassembler::AckReceived`: an acknowledgment up to `upTo` (relative) of `side`'s data.
+    /// Data never seen below it is a gap, logged while both sides are established or cleanly closing.
+    private mutating func acknowledge(_ side: inout Side, by peer: Side, upTo: Int64, peerIsOriginator: Bool) {
+        var upTo = upTo
+        if side.finCount > 0 && upTo >= side.finSequence { upTo = side.finSequence &- 1 }
+        guard upTo > side.trimmed else { return }
+        side.trimmed = upTo
+        if upTo > side.delivered {
+            // Right after a mid-stream start the first ack may point at the faked SYN octet: not a gap.
+            if !(upTo <= 2 && isPartial) {
+                let clean = side.isClean && peer.isClean
+                var gapCount = 0
+                for block in side.blocks where block.lower < upTo && block.upper > side.delivered {
+                    if block.lower > side.delivered { gapCount += 1 }
+                    side.delivered = max(side.delivered, block.upper)
+                }
+                if upTo > side.delivered { gapCount += 1 }
+                if clean {
+                    for _ in 0..<gapCount {
+                        if side.gaps.note() { append("G", isOriginator: peerIsOriginator) }
+                    }
+                }
+            }
+            side.delivered = max(side.delivered, upTo)
+        }
+        side.blocks.removeAll { $0.upper <= side.delivered }
+    }
+
+    /// Zeek `TCP_Reassembler::DataSent`: fully captured data extends the delivered stream or waits above a hole.
+    private func deliver(_ side: inout Side, from lower: Int64, length: Int64) {
+        var lower = lower
+        let upper = lower &+ length
+        let acknowledged = side.acknowledgedRelative
+        if lower < acknowledged {
+            if upper <= acknowledged { return }
+            lower = acknowledged
+        }
+        if upper <= side.delivered { return }
+        if lower <= side.delivered {
+            side.delivered = upper
+            // Blocks now reached are delivered too.
+            var advanced = true
+            while advanced {
+                advanced = false
+                for block in side.blocks where block.lower <= side.delivered && block.upper > side.delivered {
+                    side.delivered = block.upper
+                    advanced = true
+                }
+            }
+            side.blocks.removeAll { $0.upper <= side.delivered }
+        } else if side.blocks.count < Self.maximumBlocks {
+            side.blocks.append((lower, upper))
+            side.blocks.sort { $0.lower < $1.lower }
+        }
+    }
+
+    private static let maximumBlocks = 32
+
+    // MARK: - Results
+
+    /// Zeek's payload size of one side (TCP_Endpoint `Size`).
+    static func size(of side: Side, peer: Side) -> Int64 {
+        if side.previous == .synSent && side.status == .reset && peer.status == .inactive && !side.noDataAcknowledged {
+            return 0
+        }
+        let last = Side.full(side.last, wraps: side.seqWraps)
+        let acked = Side.full(side.ack, wraps: side.ackWraps)
+        var size = max(last, acked) &- side.start
+        if size != 0 { size &-= 1 }
+        if side.finCount > 0 && size != 0 { size &-= 1 }
+        return size
     }
 
     /// Zeek's `conn_state` (main.zeek `conn_state`).
     public var connState: String {
         let os = originator.status
         let rs = responder.status
-        let oInactive = os == .inactive || os == .partial
-        let rInactive = rs == .inactive || rs == .partial
+        let originatorInactive = os == .inactive || os == .partial
+        let responderInactive = rs == .inactive || rs == .partial
         if rs == .reset {
-            if os == .synSent || os == .synAckSent || (os == .reset && originator.size == 0 && responder.size == 0) {
+            if os == .synSent || os == .synAckSent
+                || (os == .reset && Self.size(of: originator, peer: responder) == 0
+                    && Self.size(of: responder, peer: originator) == 0) {
                 return "REJ"
             }
-            return oInactive ? "RSTRH" : "RSTR"
+            return originatorInactive ? "RSTRH" : "RSTR"
         }
         if os == .reset {
-            if rInactive {
-                let h = historyString
-                let body = h.hasPrefix("^") ? h.dropFirst() : Substring(h)
-                if body.first == "S", let r = body.firstIndex(of: "R"),
-                   !body[body.startIndex..<r].contains(where: { "HAFGIQTWhafgiqtw".contains($0) }) || onlySynThenReset(body) {
-                    return "RSTOS0"
-                }
-                return "OTH"
-            }
+            if responderInactive { return Self.isSYNThenReset(historyString) ? "RSTOS0" : "OTH" }
             return "RSTO"
         }
         if rs == .closed && os == .closed { return "SF" }
-        if os == .closed { return rInactive ? "SH" : "S2" }
-        if rs == .closed { return oInactive ? "SHR" : "S3" }
+        if os == .closed { return responderInactive ? "SH" : "S2" }
+        if rs == .closed { return originatorInactive ? "SHR" : "S3" }
         if os == .synSent && rs == .inactive { return "S0" }
         if os == .established && rs == .established { return "S1" }
         return "OTH"
     }
 
-    private func onlySynThenReset(_ body: Substring) -> Bool {
-        body.allSatisfy { "SRa".contains($0) }
+    /// Whether the whole history matches Zeek's `/\^?S[^HAFGIQ]*R.*/`: a SYN, then no originator
+    /// handshake, data-less ACK, FIN, gap or odd flags before the originator's RST.
+    static func isSYNThenReset(_ history: String) -> Bool {
+        var rest = Substring(history)
+        if rest.first == "^" { rest = rest.dropFirst() }
+        guard rest.first == "S" else { return false }
+        for letter in rest.dropFirst() {
+            if letter == "R" { return true }
+            if "HAFGIQ".contains(letter) { return false }
+        }
+        return false
     }
 
-    /// The history string as Zeek prints it (`^` first when roles were flipped).
-    public var historyString: String { flipped ? "^" + history : history }
+    /// The history string as Zeek prints it.
+    public var historyString: String { history }
 }
