@@ -121,9 +121,11 @@ public struct Run {
             let index = captureIndex
             var estimator = vantage
             let answered = tracker.hasAnsweredHandshake
+            let overflowed = tracker.hasShownListenOverflow
             tracker.process(summary, number: packet.number, time: packet.timestamp) { connection in
                 estimator.add(connection)
-                let context = CaptureContext(captureEnd: now, serverAnsweredOthers: answered(connection))
+                let context = CaptureContext(captureEnd: now, serverAnsweredOthers: answered(connection),
+                                             serverShowedListenOverflow: overflowed(connection))
                 let verdict = Diagnoser.diagnose(connection, context: context)
                 sink(AnalyzedConnection(connection: connection, verdict: verdict, captureIndex: index))
             }
@@ -148,9 +150,11 @@ public struct Run {
         let index = captureIndex
         var estimator = vantage
         let answered = tracker.hasAnsweredHandshake
+        let overflowed = tracker.hasShownListenOverflow
         tracker.finishAll { connection in
             estimator.add(connection)
-            let context = CaptureContext(captureEnd: end, serverAnsweredOthers: answered(connection))
+            let context = CaptureContext(captureEnd: end, serverAnsweredOthers: answered(connection),
+                                         serverShowedListenOverflow: overflowed(connection))
             let verdict = Diagnoser.diagnose(connection, context: context)
             sink(AnalyzedConnection(connection: connection, verdict: verdict, captureIndex: index))
         }

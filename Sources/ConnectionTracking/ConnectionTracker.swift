@@ -17,6 +17,8 @@ public struct ConnectionTracker {
     var nextID = 1
     /// Servers seen answering a SYN with a SYN-ACK (bounded), to tell a dead server from a busy one.
     var answeringServers: Set<Endpoint> = []
+    /// Servers seen repeating a SYN-ACK after the client's handshake ACK: their accept queue overflowed.
+    var overflowingServers: Set<Endpoint> = []
     static let maximumAnsweringServers = 65_536
     var nextSweep = Timestamp(rawValue: .min)
     var lastTime = Timestamp(rawValue: .min)
@@ -54,6 +56,10 @@ public struct ConnectionTracker {
                 slots[i].apply(packet, from: slots[i].client == source ? .client : .server, number: number, time: time,
                                configuration: configuration)
                 noteAnswer(packet, source: source)
+                if packet.flags.contains(.syn) && packet.flags.contains(.ack) && slots[i].handshakeAckPacket != 0
+                    && slots[i].server == source && overflowingServers.count < Self.maximumAnsweringServers {
+                    overflowingServers.insert(source)
+                }
                 return
             }
         }
@@ -76,6 +82,11 @@ public struct ConnectionTracker {
     /// Whether `connection`'s server answered a SYN on some other connection of this capture.
     public func hasAnsweredHandshake(_ connection: Connection) -> Bool {
         connection.serverSide.synCount == 0 && answeringServers.contains(connection.server)
+    }
+
+    /// Whether `connection`'s server showed the accept-queue overflow signature on any connection.
+    public func hasShownListenOverflow(_ connection: Connection) -> Bool {
+        overflowingServers.contains(connection.server)
     }
 
     /// Ties an ICMP error to the connection whose packet it quotes, if that connection is tracked.

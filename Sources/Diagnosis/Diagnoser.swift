@@ -13,10 +13,15 @@ public struct CaptureContext: Sendable {
     public var vantage: VantagePoint
     /// The connection's server completed handshakes on other connections of this capture (it is up).
     public var serverAnsweredOthers: Bool
-    public init(captureEnd: Timestamp, vantage: VantagePoint = .unknown, serverAnsweredOthers: Bool = false) {
+    /// The connection's server repeated a SYN-ACK after the handshake ACK on some connection of this
+    /// capture: its accept queue overflowed at some point.
+    public var serverShowedListenOverflow: Bool
+    public init(captureEnd: Timestamp, vantage: VantagePoint = .unknown, serverAnsweredOthers: Bool = false,
+                serverShowedListenOverflow: Bool = false) {
         self.captureEnd = captureEnd
         self.vantage = vantage
         self.serverAnsweredOthers = serverAnsweredOthers
+        self.serverShowedListenOverflow = serverShowedListenOverflow
     }
 }
 

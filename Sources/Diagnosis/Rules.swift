@@ -173,7 +173,7 @@ enum Rules {
         let clientDataUnacked = client.streamBytes > 0 && server.acknowledgedPeerBytes == 0
         let synAckRepeatedAfterAck = server.synRetransmissions > 0 && server.lastPacket > c.handshakeAckPacket
         if let r = server.resets.first, !r.hasACK || clientDataUnacked, client.finCount == 0,
-           clientDataUnacked || synAckRepeatedAfterAck {
+           clientDataUnacked || synAckRepeatedAfterAck, usualTTL(c, .server).map({ $0 == r.ttl }) ?? true {
             var reasons: [Reason] = [resetReason(.server, r, c), .resetRightAfterHandshake(packet: r.packet, time: r.time)]
             if clientDataUnacked {
                 reasons.append(.handshakeThenSilence(packet: client.firstPacket, time: c.handshakeAckTime,
@@ -184,8 +184,11 @@ enum Rules {
             outcome(.client, .connectionReset, .recvOrSend, into: &v)
             return v
         }
+        // Data never acknowledged after the handshake is also what a server that vanished right then
+        // looks like; call it an overflow only when this server showed the overflow signature somewhere.
         guard server.resets.isEmpty, client.resets.isEmpty || clientDataUnacked,
-              synAckRepeatedAfterAck || (clientDataUnacked && client.retransmissions > 0) else { return nil }
+              synAckRepeatedAfterAck || (clientDataUnacked && client.retransmissions > 0 && ctx.serverShowedListenOverflow)
+        else { return nil }
         var reasons: [Reason] = []
         if synAckRepeatedAfterAck {
             reasons.append(.synAckRetransmitted(packet: server.lastPacket, time: server.lastTime, count: server.synRetransmissions))
@@ -259,9 +262,12 @@ enum Rules {
             ]
             let r = me.resets.first(where: { $0.packet > firstRetransmission })
             if let r { reasons.append(resetReason(sender, r, c)) }
-            let confidence: Confidence = episode.count >= 3 && episode.showsBackoff ? .high : .medium
+            // Nothing acknowledged since the handshake: a full accept queue looks the same.
+            let neverAcknowledged = sender == .client && c.handshakeAckPacket != 0 && peer.acknowledgedPeerBytes == 0
+            let confidence: Confidence = episode.count >= 3 && episode.showsBackoff && !neverAcknowledged ? .high : .medium
             var v = verdict(.retransmissionTimeout, r == nil ? .timeout : .reset, closedBy: Party(sender),
                             resetBy: r == nil ? nil : Party(sender), confidence, reasons, advice: .checkPeerAlive)
+            if neverAcknowledged { v.alternatives = [.listenOverflow] }
             outcome(sender, .timedOut, .recvOrSend, .windowsMayReport10053, into: &v)
             return v
         }
@@ -339,9 +345,8 @@ enum Rules {
         reasons.append(.finThenReset(packet: r.packet, time: r.time, from: Party(role)))
         reasons.append(resetReason(role, r, c))
         var v = verdict(.gracefulClose, .reset, closedBy: Party(closer), resetBy: Party(role), .medium, reasons)
-        // The peer read the FIN first (EOF); the RST then surfaces as EPIPE on its next send (Linux).
-        outcome(role.peer, c[role.peer].finCount > 0 ? .eof : .brokenPipe, c[role.peer].finCount > 0 ? .recv : .send,
-                c[role.peer].finCount > 0 ? .none : .recvEOFOnLinux10053OnWindows, into: &v)
+        // The peer reads the FIN first (EOF); the RST then surfaces as EPIPE only if it sends again (Linux).
+        outcome(role.peer, .eof, .recv, c[role.peer].finCount > 0 ? .none : .nextSendFailsEPIPE, into: &v)
         return v
     }
 

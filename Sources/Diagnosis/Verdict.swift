@@ -236,6 +236,8 @@ public struct AppOutcome: Sendable, Hashable {
         case neverAccepted = "never_accepted"
         /// Windows may report 10053 instead after failed retransmissions.
         case windowsMayReport10053 = "windows_may_report_10053"
+        /// After the EOF, a further send() fails with EPIPE (Linux) / 10053 (Windows) because of the RST.
+        case nextSendFailsEPIPE = "next_send_fails_epipe"
         /// send() blocked because the peer advertised a zero window (it stopped reading).
         case blockedByZeroWindow = "blocked_by_zero_window"
         case none

@@ -272,3 +272,90 @@ public var libpcapVersion: String { String(cString: pcap_lib_version()) }
 private func cString(_ buffer: [CChar]) -> String {
     String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
+
+// MARK: - Interfaces
+
+/// A network interface libpcap can capture on, with its addresses and state.
+///
+/// The corresponding C type is `pcap_if_t`.
+public struct CaptureDevice: Sendable, Hashable {
+    /// The name to pass to `PcapHandle.openLive` ("eth0", "any", "lo").
+    public var name: String
+    /// libpcap's description, when it has one ("Pseudo-device that captures on all interfaces").
+    public var description: String?
+    /// The interface's IPv4 and IPv6 addresses (other families are left out).
+    public var addresses: [IPAddress]
+    public var isUp: Bool
+    public var isRunning: Bool
+    public var isLoopback: Bool
+
+    public init(
+        name: String, description: String? = nil, addresses: [IPAddress] = [], isUp: Bool = false,
+        isRunning: Bool = false, isLoopback: Bool = false
+    ) {
+        self.name = name
+        self.description = description
+        self.addresses = addresses
+        self.isUp = isUp
+        self.isRunning = isRunning
+        self.isLoopback = isLoopback
+    }
+}
+
+extension PcapHandle {
+    /// Every interface libpcap can open, in libpcap's order (up and running ones first).
+    ///
+    /// The corresponding C functions are `pcap_findalldevs` and `pcap_freealldevs`.
+    public static func devices() throws(CaptureError) -> [CaptureDevice] {
+        var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        var list: UnsafeMutablePointer<pcap_if_t>? = nil
+        guard pcap_findalldevs(&list, &errbuf) == 0 else {
+            throw CaptureError(kind: .other, operation: "pcap_findalldevs", message: cString(errbuf))
+        }
+        defer { if let list { pcap_freealldevs(list) } }
+        var devices: [CaptureDevice] = []
+        var next = list
+        while let entry = next {
+            let flags = entry.pointee.flags
+            var addresses: [IPAddress] = []
+            var address = entry.pointee.addresses
+            while let a = address {
+                if let sockaddr = a.pointee.addr, let ip = ipAddress(sockaddr) { addresses.append(ip) }
+                address = a.pointee.next
+            }
+            devices.append(
+                CaptureDevice(
+                    name: String(cString: entry.pointee.name),
+                    description: entry.pointee.description.map { String(cString: $0) },
+                    addresses: addresses,
+                    isUp: flags & UInt32(PCAP_IF_UP) != 0,
+                    isRunning: flags & UInt32(PCAP_IF_RUNNING) != 0,
+                    isLoopback: flags & UInt32(PCAP_IF_LOOPBACK) != 0))
+            next = entry.pointee.next
+        }
+        return devices
+    }
+
+    /// An IPv4 or IPv6 socket address as an `IPAddress`; nil for other families.
+    private static func ipAddress(_ address: UnsafeMutablePointer<sockaddr>) -> IPAddress? {
+        switch Int32(address.pointee.sa_family) {
+        case AF_INET:
+            return address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                IPAddress(ipv4: UInt32(bigEndian: $0.pointee.sin_addr.s_addr))
+            }
+        case AF_INET6:
+            return address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { v6 in
+                var bytes = v6.pointee.sin6_addr
+                return withUnsafeBytes(of: &bytes) { raw in
+                    var high: UInt64 = 0
+                    var low: UInt64 = 0
+                    for i in 0..<8 { high = high << 8 | UInt64(raw[i]) }
+                    for i in 8..<16 { low = low << 8 | UInt64(raw[i]) }
+                    return IPAddress(ipv6High: high, low: low)
+                }
+            }
+        default:
+            return nil
+        }
+    }
+}

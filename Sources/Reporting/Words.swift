@@ -221,6 +221,7 @@ public enum Words {
         case .afterKeepaliveProbes: s += " after the keepalive probes ran out"
         case .neverAccepted: s += "; the server application never accepted this connection"
         case .windowsMayReport10053: s += "; Windows may report 10053 (WSAECONNABORTED) instead"
+        case .nextSendFailsEPIPE: s += "; a send() after that fails with EPIPE on Linux (10053 on Windows), because the peer also reset"
         case .blockedByZeroWindow: s += "; send() had been blocked since the peer's receive window dropped to zero (the peer stopped reading)"
         case .none: break
         }

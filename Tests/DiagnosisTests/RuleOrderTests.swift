@@ -142,14 +142,17 @@ struct RuleOrderTests {
         #expect(v.ending == .timeout && v.confidence == .high)
     }
 
-    @Test("handshake, then the client's data never acknowledged at all: listen_overflow, naming the alternative")
+    @Test("handshake, then the client's data never acknowledged: listen_overflow only when the server overflowed elsewhere")
     func neverAcknowledged() throws {
         var s = SegmentScript()
         s.handshake()
         s.client(.ack, seq: 1001, ack: 5001, length: 100)
         for _ in 0..<3 { s.client(.ack, seq: 1001, ack: 5001, length: 100, after: 0.5) }
-        let v = try #require(diagnose(s))
-        #expect(v.cause == .listenOverflow && v.alternatives == [.retransmissionTimeout])
+        let c = try #require(s.run().first)
+        let alone = Diagnoser.diagnose(c, context: CaptureContext(captureEnd: c.end))
+        #expect(alone.cause == .retransmissionTimeout && alone.alternatives == [.listenOverflow])
+        let busy = Diagnoser.diagnose(c, context: CaptureContext(captureEnd: c.end, serverShowedListenOverflow: true))
+        #expect(busy.cause == .listenOverflow && busy.alternatives == [.retransmissionTimeout])
     }
 
     @Test("FIN both ways: graceful_close; no ending: still_open")
