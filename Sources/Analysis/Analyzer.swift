@@ -120,12 +120,9 @@ public struct Run {
             report.tcpPackets += 1
             let index = captureIndex
             var estimator = vantage
-            let answered = tracker.hasAnsweredHandshake
-            let overflowed = tracker.hasShownListenOverflow
             tracker.process(summary, number: packet.number, time: packet.timestamp) { connection in
                 estimator.add(connection)
-                let context = CaptureContext(captureEnd: now, serverAnsweredOthers: answered(connection),
-                                             serverShowedListenOverflow: overflowed(connection))
+                let context = CaptureContext(connection, captureEnd: now)
                 let verdict = Diagnoser.diagnose(connection, context: context)
                 sink(AnalyzedConnection(connection: connection, verdict: verdict, captureIndex: index))
             }
@@ -149,12 +146,9 @@ public struct Run {
         let end = report.lastTime ?? .zero
         let index = captureIndex
         var estimator = vantage
-        let answered = tracker.hasAnsweredHandshake
-        let overflowed = tracker.hasShownListenOverflow
         tracker.finishAll { connection in
             estimator.add(connection)
-            let context = CaptureContext(captureEnd: end, serverAnsweredOthers: answered(connection),
-                                         serverShowedListenOverflow: overflowed(connection))
+            let context = CaptureContext(connection, captureEnd: end)
             let verdict = Diagnoser.diagnose(connection, context: context)
             sink(AnalyzedConnection(connection: connection, verdict: verdict, captureIndex: index))
         }

@@ -73,6 +73,13 @@ public struct Connection: Sendable {
 
     public var zeek = ZeekState()
 
+    /// Set when the connection is finished: its server completed handshakes on other connections of
+    /// this capture (it was up and reachable).
+    public var serverAnsweredOtherHandshakes = false
+    /// Set when the connection is finished: its server repeated a SYN-ACK after the handshake ACK on
+    /// some connection of this capture (its accept queue overflowed).
+    public var serverShowedListenOverflow = false
+
     /// A RST or both acknowledged FINs: the ending is known even while stray packets may follow.
     public var endingKnown = false
     public var endingKnownTime = Timestamp.zero

@@ -150,8 +150,10 @@ public struct ConnectionTracker {
         live[i] = false
         freeSlots.append(Int32(i))
         statistics.connectionsFinished &+= 1
-        let connection = slots[i]
+        var connection = slots[i]
         slots[i] = Connection.vacant
+        connection.serverAnsweredOtherHandshakes = hasAnsweredHandshake(connection)
+        connection.serverShowedListenOverflow = hasShownListenOverflow(connection)
         finished(connection)
     }
 

@@ -25,6 +25,14 @@ public struct CaptureContext: Sendable {
     }
 }
 
+extension CaptureContext {
+    /// The context for `connection`, with the capture-wide facts the tracker stamped on it.
+    public init(_ connection: Connection, captureEnd: Timestamp, vantage: VantagePoint = .unknown) {
+        self.init(captureEnd: captureEnd, vantage: vantage, serverAnsweredOthers: connection.serverAnsweredOtherHandshakes,
+                  serverShowedListenOverflow: connection.serverShowedListenOverflow)
+    }
+}
+
 /// A rule: a name and a function that returns a verdict or nothing.
 public struct DiagnosisRule: Sendable {
     public let name: String

@@ -359,3 +359,59 @@ extension PcapHandle {
         }
     }
 }
+
+// MARK: - Live reading with a wait that really ends
+
+extension PcapHandle {
+    /// Live captures: lends each packet to `body` as soon as it arrives, and calls `onTimeout` whenever
+    /// `waitMilliseconds` pass without one (or a signal interrupts the wait), until either answers
+    /// `.stop`, `breakLoop` is called, or a read error.
+    ///
+    /// `forEachPacket` relies on libpcap's read timeout, which on Linux with TPACKET_V3 never expires
+    /// while no packet arrives (pcap(3PCAP): "the read timeout cannot be used to cause calls that read
+    /// packets to return within a limited period of time"), so timers would stall on a quiet link.
+    /// Here the handle is put in non-blocking mode and the wait is a poll(2) on its selectable
+    /// descriptor, as that manual page recommends.
+    /// The corresponding C functions are `pcap_setnonblock`, `pcap_get_selectable_fd` and `pcap_next_ex`.
+    public mutating func forEachLivePacket(
+        waitMilliseconds: Int32 = 100,
+        onTimeout: () -> LoopControl,
+        _ body: (CapturedPacket) -> LoopControl
+    ) throws(CaptureError) {
+        var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        guard pcap_setnonblock(raw, 1, &errbuf) == 0 else {
+            throw CaptureError(kind: .other, operation: "pcap_setnonblock", message: cString(errbuf))
+        }
+        let linkType = self.linkType
+        var descriptor = pollfd(fd: pcap_get_selectable_fd(raw), events: Int16(POLLIN), revents: 0)
+        var header: UnsafeMutablePointer<pcap_pkthdr>? = nil
+        var data: UnsafePointer<UInt8>? = nil
+        while true {
+            let status = pcap_next_ex(raw, &header, &data)
+            switch status {
+            case 1:
+                guard let header, let data else { continue }
+                packetNumber += 1
+                let h = header.pointee
+                let packet = CapturedPacket(
+                    number: packetNumber,
+                    timestamp: Timestamp(seconds: Int64(h.ts.tv_sec), nanoseconds: Int64(h.ts.tv_usec)),
+                    bytes: UnsafeRawBufferPointer(start: data, count: Int(h.caplen)),
+                    wireLength: Int(h.len), linkType: linkType)
+                if body(packet) == .stop { return }
+            case 0:
+                // Nothing buffered: wait for the descriptor (a descriptor of -1 makes this a plain sleep).
+                descriptor.revents = 0
+                let ready = poll(&descriptor, 1, waitMilliseconds)
+                if ready <= 0 && onTimeout() == .stop { return }
+            case PCAP_ERROR_BREAK:
+                return
+            default:
+                let message = lastError
+                throw CaptureError(
+                    kind: .other, operation: "pcap_next_ex",
+                    message: message.isEmpty ? "read failed after packet \(packetNumber)" : message)
+            }
+        }
+    }
+}

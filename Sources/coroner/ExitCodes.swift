@@ -10,6 +10,8 @@ enum ExitStatus: Int32 {
     case damagedInput = 3
     /// A connection had a cause named by --fail-on.
     case failOnMatched = 4
+    /// `live`: the interface could not be opened (permission, no such interface, interface down).
+    case cannotCapture = 5
 }
 
 extension ExitCode {
@@ -21,6 +23,7 @@ extension ExitCode {
           2   a capture could not be read at all (missing file, directory, permissions, not a capture, bad filter)
           3   a capture was damaged or cut off; verdicts cover everything before the damage
           4   --fail-on matched at least one connection (checked after 2 and 3)
+          5   live: the interface could not be opened (no permission, no such interface)
           64  invalid command line
         """
 }
