@@ -17,6 +17,12 @@ public struct AnalyzedConnection: Sendable {
     public var verdict: Verdict
     /// Index of the capture file in the order given.
     public var captureIndex: Int
+
+    public init(connection: Connection, verdict: Verdict, captureIndex: Int) {
+        self.connection = connection
+        self.verdict = verdict
+        self.captureIndex = captureIndex
+    }
 }
 
 /// Facts about one capture file after reading it.

@@ -122,10 +122,12 @@ enum Rules {
     }
 
     /// The client sent SYN(s), got nothing, then reset its own attempt (a connect() given up, a scanner).
+    /// Also when the client resets right after the SYN-ACK without completing the handshake (a half-open
+    /// "SYN scan", or a connect() abandoned at that moment).
     static func attemptAborted(_ c: Connection, _ ctx: CaptureContext) -> Verdict? {
         let client = c.clientSide
-        guard client.sawSYN, c.serverSide.packets == 0 || !c.serverSide.sawSYN, let r = client.resets.first,
-              c.serverSide.dataPackets == 0, client.dataPackets == 0 else { return nil }
+        guard client.sawSYN, c.serverSide.packets == 0 || !c.serverSide.sawSYN || c.handshakeAckPacket == 0,
+              let r = client.resets.first, c.serverSide.dataPackets == 0, client.dataPackets == 0 else { return nil }
         let v = verdict(.abortiveClose, .reset, closedBy: .client, resetBy: .client, .low, [
             resetReason(.client, r, c),
             .noSYNACK(lastSYNPacket: client.synPacket, time: client.synTime),
@@ -250,9 +252,11 @@ enum Rules {
     static func retransmissionTimeout(_ c: Connection, _ ctx: CaptureContext) -> Verdict? {
         for sender in [Role.client, .server] {
             let me = c[sender], peer = c[sender.peer]
+            // A FIN repeated after both sides closed is a graceful close missing its last ACK, not a timeout.
             guard let episode = me.episodes.last, !episode.wasAcknowledged, episode.count >= 2,
                   let firstRetransmission = episode.packets.first, peer.lastPacket < firstRetransmission,
-                  peer.resets.isEmpty else { continue }
+                  peer.resets.isEmpty, !(me.finCount > 0 && peer.finCount > 0 && me.finPacket <= firstRetransmission)
+            else { continue }
             var reasons: [Reason] = [
                 .retransmissions(packet: episode.packets.last ?? firstRetransmission, time: episode.times.last ?? me.lastTime,
                                  from: Party(sender), count: episode.count, firstPacket: firstRetransmission,
@@ -281,7 +285,7 @@ enum Rules {
         if let usual = usualTTL(c, role), usual != r.ttl {
             reasons.append(.ttlMismatch(packet: r.packet, time: r.time, claimed: Party(role), resetTTL: r.ttl, usualTTL: usual))
         }
-        if let other = c[role.peer].resets.first, abs(other.time.nanoseconds(to: r.time)) < 1_000_000,
+        if let other = c[role.peer].resets.first, other.time.nanoseconds(to: r.time).magnitude < 1_000_000,
            c[role.peer].finCount == 0 {
             reasons.append(.resetsBothWays(packet: other.packet, time: other.time))
         }
@@ -302,12 +306,19 @@ enum Rules {
         guard c.longestIdleEndPacket > 0 else { return nil }
         let gap = c.longestIdleNanoseconds
         let rtt = c.handshakeRTTNanoseconds ?? 1_000_000
-        let active = c.start.nanoseconds(to: c.end) - gap
-        guard gap >= 30_000_000_000 || (gap >= 2_000_000_000 && gap >= 1000 * rtt && gap >= active) else { return nil }
+        // Saturating: capture timestamps can be anything (fuzzing found the overflow).
+        let active = c.start.nanoseconds(to: c.end).subtractingReportingOverflow(gap)
+        let rttTimes1000 = rtt.multipliedReportingOverflow(by: 1000)
+        guard gap >= 30_000_000_000
+            || (gap >= 2_000_000_000 && !rttTimes1000.overflow && gap >= rttTimes1000.partialValue
+                && (active.overflow || gap >= active.partialValue))
+        else { return nil }
         guard c.clientSide.finCount == 0, c.serverSide.finCount == 0 else { return nil }
         if let (role, r) = endingReset(c) {
-            // The RST must answer the segment that broke the silence, not come long after it.
-            guard r.packet >= c.longestIdleEndPacket, r.packet - c.longestIdleEndPacket <= 3 else { return nil }
+            // The RST must answer the segment (from the other side) that broke the silence, not break it
+            // itself nor come long after it.
+            guard r.packet > c.longestIdleEndPacket, r.packet - c.longestIdleEndPacket <= 3,
+                  c[role.peer].lastPacket >= c.longestIdleEndPacket else { return nil }
             var reasons: [Reason] = [.idleGap(packet: c.longestIdleEndPacket, time: r.time, nanoseconds: gap), resetReason(role, r, c)]
             var by = Party(role)
             if let usual = usualTTL(c, role), usual != r.ttl {

@@ -46,6 +46,11 @@ public enum Words {
                     text += " (A process that exits or is killed with nothing unread closes the same way; the wire cannot tell them apart.)"
                 }
             }
+            if v.ending == .graceful && !(c.clientSide.finAcknowledged && c.serverSide.finAcknowledged) {
+                let unacked: Role = c.clientSide.finAcknowledged ? .server : .client
+                let repeats = c[unacked].finCount - 1
+                text += " The \(unacked.rawValue)'s FIN was never acknowledged in the capture\(repeats > 0 ? " (sent \(repeats + 1) times)" : ""): the final ACK was lost, or the \(unacked.peer.rawValue) vanished right after closing."
+            }
         case .unreadDataOnClose:
             let unread = v.reasons.compactMap { if case let .unreadData(_, _, _, b) = $0 { b } else { nil } }.first
             let shrink = v.reasons.compactMap { if case let .windowShrank(_, _, _, m, l) = $0 { m - l } else { nil } }.first
@@ -59,7 +64,9 @@ public enum Words {
             if let shrink, shrink > 0 { text += " Its receive window had shrunk by \(Format.bytes(shrink)), the gauge of unread data." }
             text += " The \(peer)'s next recv() or send() fails with ECONNRESET (Windows: 10054), possibly before it reads the \(closer)'s last data."
         case .abortiveClose:
-            if v.rule == "attempt_aborted" {
+            if v.rule == "attempt_aborted" && c.synAckPacket != 0 {
+                text = "The client reset the attempt right after the server's SYN-ACK, without completing the handshake (\(resetText)): a half-open port scan (SYN scan), or a connect() abandoned at that moment. The server's listener was there."
+            } else if v.rule == "attempt_aborted" {
                 text = "The client gave up its own connection attempt: its SYN got no SYN-ACK and it then sent a RST (\(resetText)). A connect() that timed out in the application, or a port scanner."
             } else {
                 text = "The \(closer) aborted the connection with a RST (\(resetText)) while nothing was left unread: SO_LINGER {on, 0}, a proxy or load balancer dropping the connection, or an application-level kill. The \(peer) gets ECONNRESET (Windows: 10054)."
@@ -95,7 +102,7 @@ public enum Words {
             let count = v.reasons.compactMap { if case let .keepaliveProbes(_, _, _, n, _) = $0 { n } else { nil } }.first ?? 0
             text = "The connection was idle; the \(name(prober)) sent \(count) keepalive probes and none was answered, so it gave up\(v.resetBy != nil ? " and sent a RST" : ""). The \(name(prober)) gets ETIMEDOUT on its next call; the peer had vanished (crash, power loss, network gone, or state dropped by a NAT)."
         case .peerLostState:
-            text = "The \(closer) answered the \(peer)'s segment with a \(resetText.isEmpty ? "RST" : resetText) as if it had never heard of this connection: its process or host restarted, or a NAT/firewall between them lost the mapping. The \(peer) gets ECONNRESET (Windows: 10054)."
+            text = "The \(closer) answered the \(peer)'s segment with a RST (\(resetText)) as if it had never heard of this connection: its process or host restarted, or a NAT/firewall between them lost the mapping. The \(peer) gets ECONNRESET (Windows: 10054)."
         case .listenOverflow:
             if c.handshake == .synOnly {
                 text = "The client's SYNs were never answered although \(c.server.description) completed other handshakes in this capture: its listen (accept) queue was most likely full, and Linux drops SYNs while it is. connect() fails with ETIMEDOUT once the retries run out."
