@@ -27,5 +27,14 @@ test: test-deps
 lab:
 	python3 lab/run.py --out captures
 
+# Regenerate the lab into a scratch folder and diff coroner's verdicts against its expected files.
 lab-check: build
-	python3 lab/run.py --out /tmp/coroner-lab && python3 lab/compare.py --captures /tmp/coroner-lab --coroner .build/release/coroner
+	python3 lab/run.py --out /tmp/coroner-lab
+	.build/release/coroner analyze --format json --quiet /tmp/coroner-lab/*.pcap* > /tmp/coroner-lab/report.json || true
+	python3 lab/compare.py --expected /tmp/coroner-lab /tmp/coroner-lab/report.json
+
+# Long fuzzing run (libFuzzer + AddressSanitizer, Fuzz/ nested package): until Ctrl-C, or e.g.
+#   make fuzz FUZZ_ARGS="--time 3600"      make fuzz FUZZ_ARGS="--no-asan --runs 5000000"
+# CI-sized run: scripts/fuzz.sh --ci (about a minute after the build). Crashes land in Fuzz/artifacts/.
+fuzz:
+	scripts/fuzz.sh $(FUZZ_ARGS)
