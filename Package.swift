@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "coroner", targets: ["coroner"]),
         .library(name: "CoronerKit", targets: ["Analysis", "Reporting"]),
+        .executable(name: "coroner-gen", targets: ["CaptureGenerator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -33,6 +34,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Synthetic capture generator for the benchmark (scripts/bench.sh). Standard library and libc only.
+        .executableTarget(name: "CaptureGenerator"),
         // Test-only helpers: segment builder, pure-Swift pcap writer.
         .target(name: "TestSupport", dependencies: ["WireFormat", "ConnectionTracking"]),
         .testTarget(name: "WireFormatTests", dependencies: ["WireFormat", "TestSupport"]),
@@ -40,6 +43,12 @@ let package = Package(
         .testTarget(name: "ConnectionTrackingTests", dependencies: ["ConnectionTracking", "WireFormat", "TestSupport"]),
         .testTarget(name: "DiagnosisTests", dependencies: ["Diagnosis", "ConnectionTracking", "WireFormat", "TestSupport"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Analysis", "TestSupport"]),
+        // Damaged files, hostile traffic, fuzzer regressions (Regressions/ holds inputs, not sources).
+        .testTarget(
+            name: "RobustnessTests",
+            dependencies: ["Analysis", "Reporting", "PacketCapture", "WireFormat", "ConnectionTracking", "Diagnosis", "TestSupport"],
+            exclude: ["Regressions"]
+        ),
         .testTarget(name: "EndToEndTests", dependencies: ["Analysis", "Reporting", "PacketCapture", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

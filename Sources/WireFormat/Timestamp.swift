@@ -27,7 +27,12 @@ public struct Timestamp: RawRepresentable, Hashable, Comparable, Sendable {
 public struct Duration64: RawRepresentable, Hashable, Comparable, Sendable {
     public var rawValue: Int64
     @inlinable public init(rawValue: Int64) { self.rawValue = rawValue }
-    @inlinable public static func seconds(_ s: Double) -> Duration64 { Duration64(rawValue: Int64(s * 1e9)) }
+    /// Saturates instead of trapping on values beyond ±292 years (or NaN, which becomes 0).
+    @inlinable public static func seconds(_ s: Double) -> Duration64 {
+        let ns = s * 1e9
+        guard ns.isFinite else { return Duration64(rawValue: ns.isNaN ? 0 : (ns > 0 ? .max : .min)) }
+        return Duration64(rawValue: ns >= 9.2e18 ? .max : ns <= -9.2e18 ? .min : Int64(ns))
+    }
     @inlinable public static func milliseconds(_ ms: Int64) -> Duration64 { Duration64(rawValue: ms &* 1_000_000) }
     @inlinable public static func < (lhs: Duration64, rhs: Duration64) -> Bool { lhs.rawValue < rhs.rawValue }
     public var seconds: Double { Double(rawValue) / 1e9 }
