@@ -4,7 +4,7 @@
 # Other targets: make build, make lab (regenerate captures/, needs root), make bench, make fuzz.
 
 SWIFT ?= swift
-DEMO_CAPTURE ?= captures/game-server-jump-then-close.pcap
+DEMO_CAPTURE ?= captures/server-closed-client-sends-twice.pcap
 
 .PHONY: demo test build lab lab-check bench fuzz deps test-deps
 

@@ -62,7 +62,7 @@ public enum Words {
                 text = "The \(closer) reset the connection because it closed its socket while \(amount) in its receive buffer (\(resetText))."
             }
             if let shrink, shrink > 0 { text += " Its receive window had shrunk by \(Format.bytes(shrink)), the gauge of unread data." }
-            text += " The \(peer)'s next recv() or send() fails with ECONNRESET (Windows: 10054), possibly before it reads the \(closer)'s last data."
+            text += " The \(peer)'s next recv() or send() fails with ECONNRESET (Windows: 10054); Linux first delivers the data that had already arrived, Windows may discard the \(closer)'s last data."
         case .abortiveClose:
             if v.rule == "attempt_aborted" && c.synAckPacket != 0 {
                 text = "The client reset the attempt right after the server's SYN-ACK, without completing the handshake (\(resetText)): a half-open port scan (SYN scan), or a connect() abandoned at that moment. The server's listener was there."
