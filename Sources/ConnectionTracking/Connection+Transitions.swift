@@ -218,10 +218,10 @@ extension Connection {
 
         // SYN-ACK: the answer; a SYN-ACK after our own SYN is a simultaneous open.
         case (.inactive, .synAck), (.synSent, .synAck), (.partial, .synAck):
-            noteSYNACK(p, from: role, number: number, time: time)
+            noteSYN(p, from: role, number: number, time: time)
             setState(.synAckSent, for: role, number: number, time: time)
         case (.synAckSent, .synAck), (.established, .synAck), (.closed, .synAck), (.reset, .synAck):
-            noteSYNACK(p, from: role, number: number, time: time)
+            noteSYN(p, from: role, number: number, time: time)
 
         // RST: this side aborted. Out-of-window RSTs are recorded but do not end the connection.
         case (.inactive, .rst), (.synSent, .rst), (.synAckSent, .rst), (.partial, .rst), (.established, .rst),
@@ -289,35 +289,24 @@ extension Connection {
 
     // MARK: - Notes per control
 
+    /// Records a SYN or SYN-ACK: the first one per side sets the ISN and offers; repeats are retransmissions.
     mutating func noteSYN(_ p: TCPPacketSummary, from role: Role, number: Int, time: Timestamp) {
+        let isSynAck = p.flags.contains(.ack)
         self[role].synCount += 1
-        if self[role].synTimes.count < 16 { self[role].synTimes.append(time) }
-        if !self[role].sawSYN {
-            self[role].sawSYN = true
-            self[role].isn = p.sequenceNumber
-            self[role].synPacket = number
-            self[role].synTime = time
-            self[role].offeredWindowScale = p.options.windowScale
-            if synPacket == 0 {
-                synPacket = number
-                synTime = time
-            }
-            record(ConnectionEvent(kind: .syn, packet: number, time: time, from: role, sequenceNumber: p.sequenceNumber, flags: p.flags))
-        } else {
+        if !isSynAck && self[role].synTimes.count < 16 { self[role].synTimes.append(time) }
+        guard !self[role].sawSYN else {
             self[role].synRetransmissions += 1
-            record(ConnectionEvent(kind: .synRetransmitted, packet: number, time: time, from: role,
-                                   value: Int64(self[role].synRetransmissions), sequenceNumber: p.sequenceNumber, flags: p.flags))
+            record(ConnectionEvent(kind: isSynAck ? .synAckRetransmitted : .synRetransmitted, packet: number, time: time,
+                                   from: role, value: Int64(self[role].synRetransmissions), sequenceNumber: p.sequenceNumber,
+                                   flags: p.flags))
+            return
         }
-    }
-
-    mutating func noteSYNACK(_ p: TCPPacketSummary, from role: Role, number: Int, time: Timestamp) {
-        self[role].synCount += 1
-        if !self[role].sawSYN {
-            self[role].sawSYN = true
-            self[role].isn = p.sequenceNumber
-            self[role].synPacket = number
-            self[role].synTime = time
-            self[role].offeredWindowScale = p.options.windowScale
+        self[role].sawSYN = true
+        self[role].isn = p.sequenceNumber
+        self[role].synPacket = number
+        self[role].synTime = time
+        self[role].offeredWindowScale = p.options.windowScale
+        if isSynAck {
             if synAckPacket == 0 {
                 synAckPacket = number
                 synAckTime = time
@@ -327,13 +316,12 @@ extension Connection {
                 self[role].windowScaleInUse = min(mine, 14)
                 self[role.peer].windowScaleInUse = min(theirs, 14)
             }
-            record(ConnectionEvent(kind: .synAck, packet: number, time: time, from: role, sequenceNumber: p.sequenceNumber,
-                                   acknowledgmentNumber: p.acknowledgmentNumber, flags: p.flags))
-        } else {
-            self[role].synRetransmissions += 1
-            record(ConnectionEvent(kind: .synAckRetransmitted, packet: number, time: time, from: role,
-                                   value: Int64(self[role].synRetransmissions), sequenceNumber: p.sequenceNumber, flags: p.flags))
+        } else if synPacket == 0 {
+            synPacket = number
+            synTime = time
         }
+        record(ConnectionEvent(kind: isSynAck ? .synAck : .syn, packet: number, time: time, from: role,
+                               sequenceNumber: p.sequenceNumber, acknowledgmentNumber: p.acknowledgmentNumber, flags: p.flags))
     }
 
     /// Records a RST; returns whether its seq falls in the receiver's window (or cannot be judged).
