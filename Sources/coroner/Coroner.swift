@@ -16,7 +16,7 @@ struct Coroner: ParsableCommand {
               coroner analyze --format json --only abnormal dump.pcapng | jq '.connections[].cause'
             """ + ExitCode.documentation,
         version: "coroner 0.1.0",
-        subcommands: [Analyze.self, Live.self, Interfaces.self],
+        subcommands: [Analyze.self, Report.self, Live.self, Interfaces.self],
         defaultSubcommand: Analyze.self
     )
 }
