@@ -38,3 +38,9 @@ lab-check: build
 # CI-sized run: scripts/fuzz.sh --ci (about a minute after the build). Crashes land in Fuzz/artifacts/.
 fuzz:
 	scripts/fuzz.sh $(FUZZ_ARGS)
+
+# Benchmark (scripts/bench.sh): generates a 200k-connection capture in /tmp, times coroner against a C
+# libpcap floor, tshark and tcptrace, checks verdict counts. BIG=1 adds a 2M-connection (~4.5 GB) run.
+#   make bench           make bench BIG=1 RUNS=5
+bench: deps
+	BIG=$(BIG) RUNS=$(or $(RUNS),3) scripts/bench.sh

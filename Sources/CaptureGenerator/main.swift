@@ -103,13 +103,13 @@ enum Scenario: CaseIterable {
     /// Share per 1,000 connections.
     var weight: Int {
         switch self {
-        case .graceful: 760
+        case .graceful: 800
         case .clientReset: 60
         case .serverReset: 60
         case .refused: 50
-        case .synTimeout: 25
-        case .retransmissionTimeout: 25
-        case .stillOpen: 20
+        case .synTimeout: 10
+        case .retransmissionTimeout: 10
+        case .stillOpen: 10
         }
     }
 
@@ -266,7 +266,9 @@ struct ScriptBuilder {
         var b = ScriptBuilder(rtt: Int64(rng.range(1...40)) * 1_000_000)
         let request = rng.range(40...500)
         let response = rng.range(100...2400)
-        let think = Int64(rng.range(1...200)) * 1_000_000
+        // Application think time 0.5-8 s: connections live seconds, as behind a busy web server, so the
+        // requested concurrency is reached with a few hundred new connections per second.
+        let think = Int64(rng.range(500...8_000)) * 1_000_000
         switch scenario {
         case .graceful:
             let r = rng.below(10)

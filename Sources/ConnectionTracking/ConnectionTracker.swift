@@ -190,12 +190,14 @@ public struct ConnectionTracker {
     mutating func sweep(now: Timestamp, finished: (Connection) -> Void) {
         guard !index.isEmpty else { return }
         for i in slots.indices where live[i] {
-            let c = slots[i]
-            if c.endingKnown {
-                let linger = c.clientSide.state == .reset || c.serverSide.state == .reset
+            // Fields read in place: `let c = slots[i]` would copy (and retain) every connection each sweep.
+            if slots[i].endingKnown {
+                let linger = slots[i].clientSide.state == .reset || slots[i].serverSide.state == .reset
                     ? configuration.resetLinger : configuration.closeLinger
-                if c.endingKnownTime.nanoseconds(to: now) > linger.rawValue { remove(slot: i, key: keys[i], finished: finished) }
-            } else if c.end.nanoseconds(to: now) > configuration.idleTimeout.rawValue {
+                if slots[i].endingKnownTime.nanoseconds(to: now) > linger.rawValue {
+                    remove(slot: i, key: keys[i], finished: finished)
+                }
+            } else if slots[i].end.nanoseconds(to: now) > configuration.idleTimeout.rawValue {
                 slots[i].finishReason = .idle
                 remove(slot: i, key: keys[i], finished: finished)
             }

@@ -12,26 +12,31 @@ public struct JSONReport {
     public enum Style: Sendable { case document, lines }
     let style: Style
     var emit: (String) -> Void
-    var buffer = ""
+    /// Pending output as UTF-8 bytes (see `JSONWriter`), handed to `emit` in chunks.
+    var out = JSONWriter(capacity: 1 << 17)
     var count = 0
+    static let chunk = 1 << 16
 
     public init(style: Style, emit: @escaping (String) -> Void) {
         self.style = style
         self.emit = emit
-        buffer.reserveCapacity(1 << 16)
     }
 
     public mutating func begin() {
-        if style == .document { buffer += "{\"coroner_version\": \(Format.jsonString(coronerVersion)),\n\"connections\": [\n" }
+        if style == .document {
+            out.raw("{\"coroner_version\": ")
+            out.string(coronerVersion)
+            out.raw(",\n\"connections\": [\n")
+        }
     }
 
     public mutating func add(_ row: ConnectionRow) {
-        if style == .document && count > 0 { buffer += ",\n" }
-        Self.write(row, into: &buffer)
+        if style == .document && count > 0 { out.raw(",\n") }
+        Self.write(row, into: &out)
         if style == .lines {
-            buffer += "\n"
+            out.raw("\n")
             flush()  // one line at a time, so `| jq` sees each verdict as it comes
-        } else if buffer.utf8.count > 1 << 16 {
+        } else if out.bytes.count > Self.chunk {
             flush()
         }
         count += 1
@@ -39,60 +44,142 @@ public struct JSONReport {
 
     public mutating func end(captures: [CaptureReport], summary: Summary) {
         if style == .document {
-            buffer += "\n],\n\"captures\": ["
+            out.raw("\n],\n\"captures\": [")
             for (i, capture) in captures.enumerated() {
-                if i > 0 { buffer += ", " }
-                Self.write(capture, into: &buffer)
+                if i > 0 { out.raw(", ") }
+                var text = ""
+                Self.write(capture, into: &text)
+                out.raw(text)
             }
-            buffer += "],\n\"summary\": "
-            Self.write(summary, into: &buffer)
-            buffer += "\n}\n"
+            out.raw("],\n\"summary\": ")
+            var text = ""
+            Self.write(summary, into: &text)
+            out.raw(text)
+            out.raw("\n}\n")
         }
         flush()
     }
 
     mutating func flush() {
-        if !buffer.isEmpty {
-            emit(buffer)
-            buffer.removeAll(keepingCapacity: true)
+        if !out.bytes.isEmpty {
+            emit(out.text)
+            out.bytes.removeAll(keepingCapacity: true)
         }
     }
 
     // MARK: - Objects
 
-    static func side(_ s: ConnectionRow.Side) -> String { "{\"ip\": \(Format.jsonString(s.ip)), \"port\": \(s.port)}" }
-    static func party(_ p: Party?) -> String { p.map { Format.jsonString($0.rawValue) } ?? "null" }
-    static func app(_ a: ConnectionRow.AppLine?) -> String {
-        guard let a else { return "null" }
-        return "{\"linux\": \(Format.jsonString(a.linux)), \"windows\": \(Format.jsonString(a.windows)), \"detail\": \(Format.jsonString(a.detail))}"
+    static func side(_ s: ConnectionRow.Side, into out: inout JSONWriter) {
+        out.raw("{\"ip\": ")
+        out.string(s.ip)
+        out.raw(", \"port\": ")
+        out.int(s.port)
+        out.raw("}")
+    }
+    static func party(_ p: Party?, into out: inout JSONWriter) { out.stringOrNull(p?.rawValue) }
+    static func app(_ a: ConnectionRow.AppLine?, into out: inout JSONWriter) {
+        guard let a else { return out.raw("null") }
+        out.raw("{\"linux\": ")
+        out.string(a.linux)
+        out.raw(", \"windows\": ")
+        out.string(a.windows)
+        out.raw(", \"detail\": ")
+        out.string(a.detail)
+        out.raw("}")
     }
 
     /// One connection object, keys as in the output contract (README "JSON output").
-    public static func write(_ r: ConnectionRow, into out: inout String) {
-        out += "{\"id\": \(r.id), \"capture\": \(r.captureIndex), "
-        out += "\"client\": \(side(r.client)), \"server\": \(side(r.server)), \"roles_inferred\": \(r.rolesInferred), "
-        out += "\"first_packet\": \(r.firstPacket), \"last_packet\": \(r.lastPacket), "
-        out += "\"start\": \(Format.jsonString(r.start)), \"end\": \(Format.jsonString(r.end)), "
-        out += "\"duration_s\": \(Format.fixedSeconds(nanoseconds: r.durationNanoseconds)), "
-        out += "\"packets\": {\"client\": \(r.packetsClient), \"server\": \(r.packetsServer)}, "
-        out += "\"payload_bytes\": {\"client\": \(r.bytesClient), \"server\": \(r.bytesServer)}, "
-        out += "\"handshake\": \(Format.jsonString(r.handshake)), \"ending\": \(Format.jsonString(r.ending.rawValue)), "
-        out += "\"closed_by\": \(party(r.closedBy)), \"reset_by\": \(party(r.resetBy)), "
-        out += "\"cause\": \(Format.jsonString(r.cause.rawValue)), \"confidence\": \(Format.jsonString(r.confidence.rawValue)), "
-        out += "\"explanation\": \(Format.jsonString(r.explanation)), "
-        out += "\"advice\": \(r.advice.map(Format.jsonString) ?? "null"), "
-        out += "\"evidence\": ["
+    public static func write(_ r: ConnectionRow, into text: inout String) {
+        var out = JSONWriter(capacity: 4096)
+        write(r, into: &out)
+        text += out.text
+    }
+
+    /// One connection object as bytes: the streaming path (no `String` built per fragment).
+    static func write(_ r: ConnectionRow, into out: inout JSONWriter) {
+        out.raw("{\"id\": ")
+        out.int(r.id)
+        out.raw(", \"capture\": ")
+        out.int(r.captureIndex)
+        out.raw(", \"client\": ")
+        side(r.client, into: &out)
+        out.raw(", \"server\": ")
+        side(r.server, into: &out)
+        out.raw(", \"roles_inferred\": ")
+        out.bool(r.rolesInferred)
+        out.raw(", \"first_packet\": ")
+        out.int(r.firstPacket)
+        out.raw(", \"last_packet\": ")
+        out.int(r.lastPacket)
+        out.raw(", \"start\": ")
+        out.string(r.start)
+        out.raw(", \"end\": ")
+        out.string(r.end)
+        out.raw(", \"duration_s\": ")
+        out.raw(Format.fixedSeconds(nanoseconds: r.durationNanoseconds))
+        out.raw(", \"packets\": {\"client\": ")
+        out.int(r.packetsClient)
+        out.raw(", \"server\": ")
+        out.int(r.packetsServer)
+        out.raw("}, \"payload_bytes\": {\"client\": ")
+        out.int(r.bytesClient)
+        out.raw(", \"server\": ")
+        out.int(r.bytesServer)
+        out.raw("}, \"handshake\": ")
+        out.string(r.handshake)
+        out.raw(", \"ending\": ")
+        out.string(r.ending.rawValue)
+        out.raw(", \"closed_by\": ")
+        party(r.closedBy, into: &out)
+        out.raw(", \"reset_by\": ")
+        party(r.resetBy, into: &out)
+        out.raw(", \"cause\": ")
+        out.string(r.cause.rawValue)
+        out.raw(", \"confidence\": ")
+        out.string(r.confidence.rawValue)
+        out.raw(", \"explanation\": ")
+        out.string(r.explanation)
+        out.raw(", \"advice\": ")
+        out.stringOrNull(r.advice)
+        out.raw(", \"evidence\": [")
         for (i, e) in r.evidence.enumerated() {
-            if i > 0 { out += ", " }
-            out += "{\"packet\": \(e.packet), \"time\": \(Format.jsonString(e.time)), \"from\": \(e.from.map(Format.jsonString) ?? "null"), \"what\": \(Format.jsonString(e.what))}"
+            if i > 0 { out.raw(", ") }
+            out.raw("{\"packet\": ")
+            out.int(e.packet)
+            out.raw(", \"time\": ")
+            out.string(e.time)
+            out.raw(", \"from\": ")
+            out.stringOrNull(e.from)
+            out.raw(", \"what\": ")
+            out.string(e.what)
+            out.raw("}")
         }
-        out += "], \"app_view\": {\"client\": \(app(r.clientView)), \"server\": \(app(r.serverView))}, "
-        out += "\"alternatives\": [\(r.alternatives.map { Format.jsonString($0.rawValue) }.joined(separator: ", "))], "
-        out += "\"rule\": \(Format.jsonString(r.rule)), \"finish_reason\": \(Format.jsonString(r.finishReason)), "
-        out += "\"rtt_ms\": \(r.rttNanoseconds.map { Format.oneDecimal(Double($0) / 1e6) } ?? "null"), "
-        out += "\"retransmissions\": {\"client\": \(r.retransmissionsClient), \"server\": \(r.retransmissionsServer)}, "
-        out += "\"longest_idle_s\": \(Format.fixedSeconds(nanoseconds: r.longestIdleNanoseconds)), "
-        out += "\"zeek\": {\"conn_state\": \(Format.jsonString(r.zeekConnState)), \"history\": \(Format.jsonString(r.zeekHistory))}}"
+        out.raw("], \"app_view\": {\"client\": ")
+        app(r.clientView, into: &out)
+        out.raw(", \"server\": ")
+        app(r.serverView, into: &out)
+        out.raw("}, \"alternatives\": [")
+        for (i, a) in r.alternatives.enumerated() {
+            if i > 0 { out.raw(", ") }
+            out.string(a.rawValue)
+        }
+        out.raw("], \"rule\": ")
+        out.string(r.rule)
+        out.raw(", \"finish_reason\": ")
+        out.string(r.finishReason)
+        out.raw(", \"rtt_ms\": ")
+        if let rtt = r.rttNanoseconds { out.raw(Format.oneDecimal(Double(rtt) / 1e6)) } else { out.raw("null") }
+        out.raw(", \"retransmissions\": {\"client\": ")
+        out.int(r.retransmissionsClient)
+        out.raw(", \"server\": ")
+        out.int(r.retransmissionsServer)
+        out.raw("}, \"longest_idle_s\": ")
+        out.raw(Format.fixedSeconds(nanoseconds: r.longestIdleNanoseconds))
+        out.raw(", \"zeek\": {\"conn_state\": ")
+        out.string(r.zeekConnState)
+        out.raw(", \"history\": ")
+        out.string(r.zeekHistory)
+        out.raw("}}")
     }
 
     public static func write(_ c: CaptureReport, into out: inout String) {
