@@ -75,6 +75,11 @@ extension Connection {
         record(ConnectionEvent(kind: .rolesFlipped, packet: packet, time: time, from: nil))
     }
 
+    /// `seq` relative to `role`'s sequence base (reads the side in place, no copy).
+    @inline(__always) func sequenceOffset(in role: Role, of seq: SequenceNumber) -> Int64 {
+        role == .client ? clientSide.offset(of: seq) : serverSide.offset(of: seq)
+    }
+
     /// Applies one packet sent by `role`.
     mutating func apply(_ p: TCPPacketSummary, from role: Role, number: Int, time: Timestamp, configuration: TrackerConfiguration) {
         var role = role
@@ -105,36 +110,36 @@ extension Connection {
         // Sender's counters.
         self[role].packets &+= 1
         self[role].payloadBytes &+= UInt64(p.payloadLength)
-        if self[role].firstPacket == 0 { self[role].firstPacket = number }
+        if (role == .client ? clientSide.firstPacket : serverSide.firstPacket) == 0 { self[role].firstPacket = number }
         self[role].lastPacket = number
         self[role].lastTime = time
         noteTTL(p.ttl, from: role, number: number, time: time)
         if control != .rst {
             self[role].nonResetPackets &+= 1
-            if p.ttl < self[role].nonResetTTLMin { self[role].nonResetTTLMin = p.ttl }
-            if p.ttl > self[role].nonResetTTLMax { self[role].nonResetTTLMax = p.ttl }
+            if p.ttl < (role == .client ? clientSide.nonResetTTLMin : serverSide.nonResetTTLMin) { self[role].nonResetTTLMin = p.ttl }
+            if p.ttl > (role == .client ? clientSide.nonResetTTLMax : serverSide.nonResetTTLMax) { self[role].nonResetTTLMax = p.ttl }
         }
         self[role].lastIPID = p.ipID
 
         // Sequence space of the sender.
         let isSYN = control == .syn || control == .synAck
-        if !self[role].hasBase || (isSYN && !self[role].sawSYN && self[role].packets == 1) {
+        if !(role == .client ? clientSide.hasBase : serverSide.hasBase) || (isSYN && !(role == .client ? clientSide.sawSYN : serverSide.sawSYN) && (role == .client ? clientSide.packets : serverSide.packets) == 1) {
             self[role].hasBase = true
             self[role].base = p.sequenceNumber
             self[role].nextSequence = p.sequenceNumber
             self[role].highestOffset = 0
         }
         let length = Int64(p.payloadLength)
-        let start = self[role].offset(of: p.sequenceNumber)
+        let start = sequenceOffset(in: role, of: p.sequenceNumber)
         let dataStart = start + (isSYN ? 1 : 0)
         let dataEnd = dataStart + length
         let segmentEnd = dataEnd + (p.flags.contains(.fin) ? 1 : 0)
-        let highest = self[role].highestOffset
-        let peerWindowWasZero = self[peerRole].inZeroWindow
+        let highest = (role == .client ? clientSide.highestOffset : serverSide.highestOffset)
+        let peerWindowWasZero = (peerRole == .client ? clientSide.inZeroWindow : serverSide.inZeroWindow)
         var isRetransmission = false
         if control != .rst {
             if length > 0 || p.flags.contains(.fin) {
-                if segmentEnd <= highest && self[role].packets > 1 {
+                if segmentEnd <= highest && (role == .client ? clientSide.packets : serverSide.packets) > 1 {
                     if length <= 1 && dataStart == highest - 1 - (p.flags.contains(.fin) ? 0 : 0) && !p.flags.contains(.fin)
                         && isProbe(length: length, role: role) {
                         noteProbe(role: role, peerWindowWasZero: peerWindowWasZero, number: number, time: time, p: p)
@@ -142,11 +147,11 @@ extension Connection {
                         isRetransmission = true
                         noteRetransmission(role: role, sequence: p.sequenceNumber, length: p.payloadLength, number: number, time: time)
                     }
-                } else if start > highest && self[role].packets > 1 && self[role].nextSequence != p.sequenceNumber {
+                } else if start > highest && (role == .client ? clientSide.packets : serverSide.packets) > 1 && (role == .client ? clientSide.nextSequence : serverSide.nextSequence) != p.sequenceNumber {
                     self[role].sequenceGaps += 1
                     record(ConnectionEvent(kind: .sequenceGap, packet: number, time: time, from: role, value: start - highest,
                                            sequenceNumber: p.sequenceNumber))
-                } else if start < highest - 1 && self[role].packets > 1 && dataEnd <= highest {
+                } else if start < highest - 1 && (role == .client ? clientSide.packets : serverSide.packets) > 1 && dataEnd <= highest {
                     self[role].outOfOrder += 1
                 }
             } else if length == 0 && !isSYN && start == highest - 1 && highest > 0 {
@@ -155,11 +160,11 @@ extension Connection {
             }
             if segmentEnd > highest {
                 self[role].highestOffset = segmentEnd
-                self[role].nextSequence = self[role].base.advanced(by: UInt32(truncatingIfNeeded: segmentEnd))
+                self[role].nextSequence = (role == .client ? clientSide.base : serverSide.base).advanced(by: UInt32(truncatingIfNeeded: segmentEnd))
             }
-            let synAdjust: Int64 = self[role].sawSYN || isSYN ? 1 : 0
+            let synAdjust: Int64 = (role == .client ? clientSide.sawSYN : serverSide.sawSYN) || isSYN ? 1 : 0
             let bytes = dataEnd - synAdjust
-            if bytes > 0 && UInt64(bytes) > self[role].streamBytes { self[role].streamBytes = UInt64(bytes) }
+            if bytes > 0 && UInt64(bytes) > (role == .client ? clientSide.streamBytes : serverSide.streamBytes) { self[role].streamBytes = UInt64(bytes) }
         }
 
         // Acknowledgment of the peer's stream.
@@ -173,7 +178,7 @@ extension Connection {
         // Data bookkeeping.
         if length > 0 && control != .rst {
             self[role].dataPackets &+= 1
-            if self[role].lastDataPacket == 0 {
+            if (role == .client ? clientSide.lastDataPacket : serverSide.lastDataPacket) == 0 {
                 record(ConnectionEvent(kind: .firstData, packet: number, time: time, from: role, value: length,
                                        sequenceNumber: p.sequenceNumber))
             }
@@ -182,18 +187,18 @@ extension Connection {
             if !isRetransmission {
                 self[role].receivedSinceLastSend = 0
                 self[role].firstUnansweredPacket = 0
-                if self[peerRole].firstUnansweredPacket == 0 { self[peerRole].firstUnansweredPacket = number }
+                if (peerRole == .client ? clientSide.firstUnansweredPacket : serverSide.firstUnansweredPacket) == 0 { self[peerRole].firstUnansweredPacket = number }
                 self[peerRole].receivedSinceLastSend &+= UInt64(length)
-                if self[peerRole].finCount > 0 {
-                    if self[role].dataAfterPeerFIN == 0 {
+                if (peerRole == .client ? clientSide.finCount : serverSide.finCount) > 0 {
+                    if (role == .client ? clientSide.dataAfterPeerFIN : serverSide.dataAfterPeerFIN) == 0 {
                         self[role].firstDataAfterPeerFINPacket = number
                         record(ConnectionEvent(kind: .dataAfterPeerFIN, packet: number, time: time, from: role, value: length,
                                                sequenceNumber: p.sequenceNumber))
                     }
                     self[role].dataAfterPeerFIN &+= UInt64(length)
                 }
-                if self[role].state == .closed && self[role].finCount > 0 {
-                    if self[role].dataAfterOwnClose == 0 {
+                if (role == .client ? clientSide.state : serverSide.state) == .closed && (role == .client ? clientSide.finCount : serverSide.finCount) > 0 {
+                    if (role == .client ? clientSide.dataAfterOwnClose : serverSide.dataAfterOwnClose) == 0 {
                         record(ConnectionEvent(kind: .dataAfterOwnClose, packet: number, time: time, from: role, value: length))
                     }
                     self[role].dataAfterOwnClose &+= UInt64(length)
@@ -207,7 +212,7 @@ extension Connection {
     /// The state machine: one switch over (sender state, control). Every change is recorded.
     mutating func transition(control: Control, p: TCPPacketSummary, from role: Role, number: Int, time: Timestamp, segmentEnd: Int64) {
         let peerRole = role.peer
-        let state = self[role].state
+        let state = (role == .client ? clientSide.state : serverSide.state)
         switch (state, control) {
         // SYN: the start of an attempt; repeats are retransmissions, not new transitions.
         case (.inactive, .syn), (.partial, .syn):
@@ -242,14 +247,14 @@ extension Connection {
         // Plain segments.
         case (.inactive, .none):
             setState(.partial, for: role, number: number, time: time)
-            if self[peerRole].state == .synAckSent { completeHandshake(from: role, number: number, time: time) }
+            if (peerRole == .client ? clientSide.state : serverSide.state) == .synAckSent { completeHandshake(from: role, number: number, time: time) }
         case (.synSent, .none):
             // The client's ACK of the SYN-ACK completes the handshake.
-            if self[peerRole].state == .synAckSent || self[peerRole].state == .established {
+            if (peerRole == .client ? clientSide.state : serverSide.state) == .synAckSent || (peerRole == .client ? clientSide.state : serverSide.state) == .established {
                 completeHandshake(from: role, number: number, time: time)
             }
         case (.synAckSent, .none):
-            if self[peerRole].state == .established || self[peerRole].state == .partial {
+            if (peerRole == .client ? clientSide.state : serverSide.state) == .established || (peerRole == .client ? clientSide.state : serverSide.state) == .partial {
                 setState(.established, for: role, number: number, time: time)
             }
         case (.partial, .none), (.established, .none), (.closed, .none):
@@ -273,7 +278,7 @@ extension Connection {
             record(ConnectionEvent(kind: .handshakeCompleted, packet: number, time: time, from: role))
         }
         setState(.established, for: role, number: number, time: time)
-        if self[role.peer].state == .synAckSent { setState(.established, for: role.peer, number: number, time: time) }
+        if (role.peer == .client ? clientSide.state : serverSide.state) == .synAckSent { setState(.established, for: role.peer, number: number, time: time) }
     }
 
     mutating func setState(_ new: EndpointState, for role: Role, number: Int, time: Timestamp) {
@@ -293,11 +298,11 @@ extension Connection {
     mutating func noteSYN(_ p: TCPPacketSummary, from role: Role, number: Int, time: Timestamp) {
         let isSynAck = p.flags.contains(.ack)
         self[role].synCount += 1
-        if !isSynAck && self[role].synTimes.count < 16 { self[role].synTimes.append(time) }
-        guard !self[role].sawSYN else {
+        if !isSynAck && (role == .client ? clientSide.synTimes : serverSide.synTimes).count < 16 { self[role].synTimes.append(time) }
+        guard !(role == .client ? clientSide.sawSYN : serverSide.sawSYN) else {
             self[role].synRetransmissions += 1
             record(ConnectionEvent(kind: isSynAck ? .synAckRetransmitted : .synRetransmitted, packet: number, time: time,
-                                   from: role, value: Int64(self[role].synRetransmissions), sequenceNumber: p.sequenceNumber,
+                                   from: role, value: Int64((role == .client ? clientSide.synRetransmissions : serverSide.synRetransmissions)), sequenceNumber: p.sequenceNumber,
                                    flags: p.flags))
             return
         }
@@ -312,7 +317,7 @@ extension Connection {
                 synAckTime = time
             }
             // Window scaling is in force only when both SYNs offered it.
-            if let mine = p.options.windowScale, let theirs = self[role.peer].offeredWindowScale {
+            if let mine = p.options.windowScale, let theirs = (role.peer == .client ? clientSide.offeredWindowScale : serverSide.offeredWindowScale) {
                 self[role].windowScaleInUse = min(mine, 14)
                 self[role.peer].windowScaleInUse = min(theirs, 14)
             }
@@ -343,7 +348,7 @@ extension Connection {
             hasACK: p.flags.contains(.ack), ttl: p.ttl, window: p.window, payloadLength: p.payloadLength,
             distanceFromNextSequence: fromNext, distanceFromPeerAck: fromPeerAck, isOutOfWindow: outOfWindow,
             senderStateBefore: me.state, peerStateBefore: peer.state)
-        if self[role].resets.count < 4 { self[role].resets.append(record) }
+        if (role == .client ? clientSide.resets : serverSide.resets).count < 4 { self[role].resets.append(record) }
         self.record(ConnectionEvent(kind: .rst, packet: number, time: time, from: role, value: outOfWindow ? 1 : 0,
                                     sequenceNumber: p.sequenceNumber, acknowledgmentNumber: p.acknowledgmentNumber, flags: p.flags))
         return !outOfWindow
@@ -351,7 +356,7 @@ extension Connection {
 
     mutating func noteFIN(_ p: TCPPacketSummary, from role: Role, number: Int, time: Timestamp, segmentEnd: Int64) {
         self[role].finCount += 1
-        if self[role].finCount == 1 {
+        if (role == .client ? clientSide.finCount : serverSide.finCount) == 1 {
             self[role].finPacket = number
             self[role].finTime = time
             self[role].finSequence = p.sequenceNumber.advanced(by: p.payloadLength)
@@ -360,7 +365,7 @@ extension Connection {
                                    sequenceNumber: p.sequenceNumber, acknowledgmentNumber: p.acknowledgmentNumber, flags: p.flags))
         } else {
             record(ConnectionEvent(kind: .finRetransmitted, packet: number, time: time, from: role,
-                                   value: Int64(self[role].finCount - 1), sequenceNumber: p.sequenceNumber, flags: p.flags))
+                                   value: Int64((role == .client ? clientSide.finCount : serverSide.finCount) - 1), sequenceNumber: p.sequenceNumber, flags: p.flags))
         }
     }
 
@@ -368,59 +373,59 @@ extension Connection {
         let peerRole = role.peer
         let ack = p.acknowledgmentNumber
         let isPureAck = p.payloadLength == 0 && !p.flags.contains(.syn) && !p.flags.contains(.fin)
-        if self[role].hasAck && isPureAck && ack == self[role].lastAck
-            && self[peerRole].hasBase && self[peerRole].nextSequence.distance(to: ack) < 0
-            && UInt64(p.window) << UInt64(self[role].windowScaleInUse) == self[role].lastAckWindow {
+        if (role == .client ? clientSide.hasAck : serverSide.hasAck) && isPureAck && ack == (role == .client ? clientSide.lastAck : serverSide.lastAck)
+            && (peerRole == .client ? clientSide.hasBase : serverSide.hasBase) && (peerRole == .client ? clientSide.nextSequence : serverSide.nextSequence).distance(to: ack) < 0
+            && UInt64(p.window) << UInt64((role == .client ? clientSide.windowScaleInUse : serverSide.windowScaleInUse)) == (role == .client ? clientSide.lastAckWindow : serverSide.lastAckWindow) {
             self[role].duplicateAcks += 1
         }
-        if !self[role].hasAck || self[role].lastAck.distance(to: ack) > 0 {
+        if !(role == .client ? clientSide.hasAck : serverSide.hasAck) || (role == .client ? clientSide.lastAck : serverSide.lastAck).distance(to: ack) > 0 {
             self[role].lastAck = ack
             self[role].hasAck = true
         }
-        self[role].lastAckWindow = UInt64(p.window) << UInt64(self[role].windowScaleInUse)
-        guard self[peerRole].hasBase else {
+        self[role].lastAckWindow = UInt64(p.window) << UInt64((role == .client ? clientSide.windowScaleInUse : serverSide.windowScaleInUse))
+        guard (peerRole == .client ? clientSide.hasBase : serverSide.hasBase) else {
             // Acknowledging a peer the capture never saw: one direction is missing (or was lost).
             self[peerRole].acksForUnseenData += 1
             return
         }
-        let ackOffset = self[peerRole].offset(of: ack)
-        if ackOffset > self[peerRole].highestOffset {
+        let ackOffset = sequenceOffset(in: peerRole, of: ack)
+        if ackOffset > (peerRole == .client ? clientSide.highestOffset : serverSide.highestOffset) {
             self[peerRole].acksForUnseenData += 1
-            if self[peerRole].acksForUnseenData == 1 {
+            if (peerRole == .client ? clientSide.acksForUnseenData : serverSide.acksForUnseenData) == 1 {
                 record(ConnectionEvent(kind: .ackForUnseenData, packet: number, time: time, from: role,
-                                       value: ackOffset - self[peerRole].highestOffset, acknowledgmentNumber: ack))
+                                       value: ackOffset - (peerRole == .client ? clientSide.highestOffset : serverSide.highestOffset), acknowledgmentNumber: ack))
             }
         }
-        let synAdjust: Int64 = self[peerRole].sawSYN ? 1 : 0
+        let synAdjust: Int64 = (peerRole == .client ? clientSide.sawSYN : serverSide.sawSYN) ? 1 : 0
         let acked = ackOffset - synAdjust
-        if acked > 0 && UInt64(acked) > self[role].acknowledgedPeerBytes { self[role].acknowledgedPeerBytes = UInt64(acked) }
-        if self[peerRole].finCount > 0 && !self[peerRole].finAcknowledged
-            && self[peerRole].finSequence.advanced(by: 1).distance(to: ack) >= 0 {
+        if acked > 0 && UInt64(acked) > (role == .client ? clientSide.acknowledgedPeerBytes : serverSide.acknowledgedPeerBytes) { self[role].acknowledgedPeerBytes = UInt64(acked) }
+        if (peerRole == .client ? clientSide.finCount : serverSide.finCount) > 0 && !(peerRole == .client ? clientSide.finAcknowledged : serverSide.finAcknowledged)
+            && (peerRole == .client ? clientSide.finSequence : serverSide.finSequence).advanced(by: 1).distance(to: ack) >= 0 {
             self[peerRole].finAcknowledged = true
             record(ConnectionEvent(kind: .finAcknowledged, packet: number, time: time, from: role, acknowledgmentNumber: ack))
         }
-        for i in self[peerRole].episodes.indices where !self[peerRole].episodes[i].wasAcknowledged {
-            if self[peerRole].episodes[i].sequenceNumber.distance(to: ack) > 0 {
+        for i in (peerRole == .client ? clientSide.episodes : serverSide.episodes).indices where !(peerRole == .client ? clientSide.episodes : serverSide.episodes)[i].wasAcknowledged {
+            if (peerRole == .client ? clientSide.episodes : serverSide.episodes)[i].sequenceNumber.distance(to: ack) > 0 {
                 self[peerRole].episodes[i].wasAcknowledged = true
             }
         }
     }
 
     mutating func noteWindow(_ p: TCPPacketSummary, from role: Role, isSYN: Bool, number: Int, time: Timestamp) {
-        let scaled = isSYN ? UInt64(p.window) : UInt64(p.window) << UInt64(self[role].windowScaleInUse)
+        let scaled = isSYN ? UInt64(p.window) : UInt64(p.window) << UInt64((role == .client ? clientSide.windowScaleInUse : serverSide.windowScaleInUse))
         self[role].windowLast = scaled
-        if scaled > self[role].windowMax { self[role].windowMax = scaled }
-        if !isSYN && scaled < self[role].windowMinAfterHandshake { self[role].windowMinAfterHandshake = scaled }
+        if scaled > (role == .client ? clientSide.windowMax : serverSide.windowMax) { self[role].windowMax = scaled }
+        if !isSYN && scaled < (role == .client ? clientSide.windowMinAfterHandshake : serverSide.windowMinAfterHandshake) { self[role].windowMinAfterHandshake = scaled }
         if p.window == 0 && !isSYN {
             self[role].zeroWindowAdvertisements += 1
-            if !self[role].inZeroWindow {
+            if !(role == .client ? clientSide.inZeroWindow : serverSide.inZeroWindow) {
                 self[role].inZeroWindow = true
                 self[role].zeroWindowEpisodes += 1
-                if self[role].firstZeroWindowPacket == 0 { self[role].firstZeroWindowPacket = number }
+                if (role == .client ? clientSide.firstZeroWindowPacket : serverSide.firstZeroWindowPacket) == 0 { self[role].firstZeroWindowPacket = number }
                 record(ConnectionEvent(kind: .zeroWindow, packet: number, time: time, from: role,
                                        acknowledgmentNumber: p.acknowledgmentNumber))
             }
-        } else if self[role].inZeroWindow && p.window > 0 {
+        } else if (role == .client ? clientSide.inZeroWindow : serverSide.inZeroWindow) && p.window > 0 {
             self[role].inZeroWindow = false
             record(ConnectionEvent(kind: .windowReopened, packet: number, time: time, from: role, value: Int64(scaled)))
         }
@@ -431,16 +436,16 @@ extension Connection {
     mutating func noteProbe(role: Role, peerWindowWasZero: Bool, number: Int, time: Timestamp, p: TCPPacketSummary) {
         if peerWindowWasZero {
             self[role].zeroWindowProbes += 1
-            if self[role].zeroWindowProbes == 1 || self[role].zeroWindowProbes.nonzeroBitCount == 1 {
+            if (role == .client ? clientSide.zeroWindowProbes : serverSide.zeroWindowProbes) == 1 || (role == .client ? clientSide.zeroWindowProbes : serverSide.zeroWindowProbes).nonzeroBitCount == 1 {
                 record(ConnectionEvent(kind: .zeroWindowProbe, packet: number, time: time, from: role,
-                                       value: Int64(self[role].zeroWindowProbes), sequenceNumber: p.sequenceNumber))
+                                       value: Int64((role == .client ? clientSide.zeroWindowProbes : serverSide.zeroWindowProbes)), sequenceNumber: p.sequenceNumber))
             }
         } else {
             self[role].keepaliveProbes += 1
-            if self[role].firstKeepalivePacket == 0 { self[role].firstKeepalivePacket = number }
-            if self[role].keepaliveProbes <= 12 {
+            if (role == .client ? clientSide.firstKeepalivePacket : serverSide.firstKeepalivePacket) == 0 { self[role].firstKeepalivePacket = number }
+            if (role == .client ? clientSide.keepaliveProbes : serverSide.keepaliveProbes) <= 12 {
                 record(ConnectionEvent(kind: .keepalive, packet: number, time: time, from: role,
-                                       value: Int64(self[role].keepaliveProbes), sequenceNumber: p.sequenceNumber))
+                                       value: Int64((role == .client ? clientSide.keepaliveProbes : serverSide.keepaliveProbes)), sequenceNumber: p.sequenceNumber))
             }
         }
     }
@@ -448,9 +453,9 @@ extension Connection {
     mutating func noteRetransmission(role: Role, sequence: SequenceNumber, length: UInt32, number: Int, time: Timestamp) {
         self[role].retransmissions += 1
         self[role].retransmittedBytes &+= UInt64(length)
-        if let last = self[role].episodes.indices.last, self[role].episodes[last].sequenceNumber == sequence {
+        if let last = (role == .client ? clientSide.episodes : serverSide.episodes).indices.last, (role == .client ? clientSide.episodes : serverSide.episodes)[last].sequenceNumber == sequence {
             self[role].episodes[last].count += 1
-            if self[role].episodes[last].packets.count < RetransmissionEpisode.maximumRecorded {
+            if (role == .client ? clientSide.episodes : serverSide.episodes)[last].packets.count < RetransmissionEpisode.maximumRecorded {
                 self[role].episodes[last].packets.append(number)
                 self[role].episodes[last].times.append(time)
             }
@@ -458,23 +463,23 @@ extension Connection {
         }
         // A new episode; the original transmission is the last data packet seen at that seq (approximate:
         // the previous data packet time of this side).
-        var episode = RetransmissionEpisode(sequenceNumber: sequence, originalPacket: self[role].lastDataPacket,
-                                            originalTime: self[role].lastDataTime, payloadLength: length)
+        var episode = RetransmissionEpisode(sequenceNumber: sequence, originalPacket: (role == .client ? clientSide.lastDataPacket : serverSide.lastDataPacket),
+                                            originalTime: (role == .client ? clientSide.lastDataTime : serverSide.lastDataTime), payloadLength: length)
         episode.packets = [number]
         episode.times = [time]
         episode.count = 1
-        if self[role].episodes.count >= EndpointData.maximumEpisodes { self[role].episodes.removeFirst() }
+        if (role == .client ? clientSide.episodes : serverSide.episodes).count >= EndpointData.maximumEpisodes { self[role].episodes.removeFirst() }
         self[role].episodes.append(episode)
-        if self[role].retransmissions == 1 || self[role].retransmissions.nonzeroBitCount == 1 {
+        if (role == .client ? clientSide.retransmissions : serverSide.retransmissions) == 1 || (role == .client ? clientSide.retransmissions : serverSide.retransmissions).nonzeroBitCount == 1 {
             record(ConnectionEvent(kind: .retransmission, packet: number, time: time, from: role,
-                                   value: Int64(self[role].retransmissions), sequenceNumber: sequence))
+                                   value: Int64((role == .client ? clientSide.retransmissions : serverSide.retransmissions)), sequenceNumber: sequence))
         }
     }
 
     mutating func noteTTL(_ ttl: UInt8, from role: Role, number: Int, time: Timestamp) {
-        if self[role].packets == 1 { self[role].ttlFirst = ttl }
-        if ttl < self[role].ttlMin { self[role].ttlMin = ttl }
-        if ttl > self[role].ttlMax { self[role].ttlMax = ttl }
+        if (role == .client ? clientSide.packets : serverSide.packets) == 1 { self[role].ttlFirst = ttl }
+        if ttl < (role == .client ? clientSide.ttlMin : serverSide.ttlMin) { self[role].ttlMin = ttl }
+        if ttl > (role == .client ? clientSide.ttlMax : serverSide.ttlMax) { self[role].ttlMax = ttl }
     }
 
     mutating func recordLadder(_ row: PacketRecord) {
