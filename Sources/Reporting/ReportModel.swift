@@ -60,7 +60,8 @@ public struct ConnectionRow: Sendable {
     public var ladder: [LadderLine]
     public var elidedPackets: Int
 
-    public init(_ analyzed: AnalyzedConnection, captureFile: String) {
+    /// `includeLadder: false` skips the ladder rows (only the bundle's diagrams use them).
+    public init(_ analyzed: AnalyzedConnection, captureFile: String, includeLadder: Bool = true) {
         let c = analyzed.connection
         let v = analyzed.verdict
         id = c.id
@@ -103,7 +104,7 @@ public struct ConnectionRow: Sendable {
         longestIdleNanoseconds = c.longestIdleNanoseconds
         let clientBase = c.clientSide.hasBase ? c.clientSide.base : SequenceNumber(0)
         let serverBase = c.serverSide.hasBase ? c.serverSide.base : SequenceNumber(0)
-        ladder = c.ladderPackets.map { p in
+        ladder = !includeLadder ? [] : c.ladderPackets.map { p in
             let fromClient = p.from == .client
             let ownBase = fromClient ? clientBase : serverBase
             let peerBase = fromClient ? serverBase : clientBase

@@ -86,36 +86,29 @@ struct Analyze: ParsableCommand {
         let stdout = StandardOutput()
         let useColor = color == .always || (color == .auto && isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil)
         let progress = Progress(enabled: !quiet && isatty(STDERR_FILENO) == 1)
-        let failOn = failOnCauses
-        var matched = false
-        var summary = Summary()
+        let output = OutputPipeline(
+            failOn: failOnCauses, onlyAbnormal: only == .abnormal,
+            json: format == .json || format == .ndjson
+                ? JSONReport(style: format == .json ? .document : .lines, emit: stdout.write) : nil)
         var captures: [CaptureReport] = []
-        var rows: [ConnectionRow] = []
-        var json: JSONReport? = format == .json || format == .ndjson
-            ? JSONReport(style: format == .json ? .document : .lines, emit: stdout.write) : nil
-        json?.begin()
         for (index, path) in files.enumerated() {
             progress.start(path: path)
             let report = Analyzer.analyze(path: path, captureIndex: index, options: options, progress: progress.update) { analyzed in
-                let row = ConnectionRow(analyzed, captureFile: path)
-                if failOn.contains(row.cause) { matched = true }
-                summary.add(row)
-                if only == .abnormal && !row.isAbnormal { return }
-                if json != nil { json!.add(row) } else { rows.append(row) }
+                output.submit(analyzed, captureFile: path)
             }
+            output.drain()
             progress.finish()
             if let error = report.error { Diagnostics.error(error.message) }
             for warning in report.warnings { Diagnostics.warning(warning) }
             captures.append(report)
         }
+        let (rows, summary, matched) = output.finish(captures: captures)
         switch format {
-        case .json, .ndjson: json?.end(captures: captures, summary: summary)
+        case .json, .ndjson: break
         case .text:
-            rows.sort { ($0.captureIndex, $0.id) < ($1.captureIndex, $1.id) }
             stdout.write(TextReport(color: useColor, verbose: verbose, onlyAbnormal: only == .abnormal)
                 .render(rows: rows, captures: captures, summary: summary))
         case .markdown:
-            rows.sort { ($0.captureIndex, $0.id) < ($1.captureIndex, $1.id) }
             stdout.write(MarkdownReport(onlyAbnormal: only == .abnormal).render(rows: rows, captures: captures, summary: summary))
         }
         stdout.flush()
