@@ -120,7 +120,6 @@ public struct Run {
         if report.firstTime == nil { report.firstTime = packet.timestamp }
         if report.lastTime.map({ packet.timestamp > $0 }) ?? true { report.lastTime = packet.timestamp }
         if packet.bytes.count < packet.wireLength { report.snapTruncatedPackets += 1 }
-        let now = tracker.statisticsTime(packet.timestamp)
         switch PacketDecoder.decode(linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength) {
         case .tcp(let summary):
             report.tcpPackets += 1
@@ -128,7 +127,7 @@ public struct Run {
             var estimator = vantage
             tracker.process(summary, number: packet.number, time: packet.timestamp) { connection in
                 estimator.add(connection)
-                let context = CaptureContext(connection, captureEnd: now)
+                let context = CaptureContext(connection, captureEnd: packet.timestamp)
                 let verdict = Diagnoser.diagnose(connection, context: context)
                 sink(AnalyzedConnection(connection: connection, verdict: verdict, captureIndex: index))
             }
@@ -169,9 +168,4 @@ public struct Run {
             report.warnings.append("\(report.file): \(tracker.statistics.evictions) connections were evicted to stay under --max-connections \(tracker.configuration.maxConnections)")
         }
     }
-}
-
-extension ConnectionTracker {
-    /// The capture time the tracker has reached, at least `time`.
-    func statisticsTime(_ time: Timestamp) -> Timestamp { time }
 }

@@ -140,8 +140,8 @@ extension Connection {
         if control != .rst {
             if length > 0 || p.flags.contains(.fin) {
                 if segmentEnd <= highest && (role == .client ? clientSide.packets : serverSide.packets) > 1 {
-                    if length <= 1 && dataStart == highest - 1 - (p.flags.contains(.fin) ? 0 : 0) && !p.flags.contains(.fin)
-                        && isProbe(length: length, role: role) {
+                    // One byte at next - 1: a keepalive or zero-window probe carrying a garbage byte.
+                    if length <= 1 && dataStart == highest - 1 && !p.flags.contains(.fin) {
                         noteProbe(role: role, peerWindowWasZero: peerWindowWasZero, number: number, time: time, p: p)
                     } else {
                         isRetransmission = true
@@ -430,8 +430,6 @@ extension Connection {
             record(ConnectionEvent(kind: .windowReopened, packet: number, time: time, from: role, value: Int64(scaled)))
         }
     }
-
-    func isProbe(length: Int64, role: Role) -> Bool { length <= 1 }
 
     mutating func noteProbe(role: Role, peerWindowWasZero: Bool, number: Int, time: Timestamp, p: TCPPacketSummary) {
         if peerWindowWasZero {

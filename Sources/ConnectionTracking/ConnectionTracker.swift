@@ -80,12 +80,12 @@ public struct ConnectionTracker {
     }
 
     /// Whether `connection`'s server answered a SYN on some other connection of this capture.
-    public func hasAnsweredHandshake(_ connection: Connection) -> Bool {
+    func hasAnsweredHandshake(_ connection: Connection) -> Bool {
         connection.serverSide.synCount == 0 && answeringServers.contains(connection.server)
     }
 
     /// Whether `connection`'s server showed the accept-queue overflow signature on any connection.
-    public func hasShownListenOverflow(_ connection: Connection) -> Bool {
+    func hasShownListenOverflow(_ connection: Connection) -> Bool {
         overflowingServers.contains(connection.server)
     }
 

@@ -10,16 +10,13 @@ import WireFormat
 public struct CaptureContext: Sendable {
     /// Time of the last packet in the capture (to say how long a still-open connection was idle).
     public var captureEnd: Timestamp
-    public var vantage: VantagePoint
     /// The connection's server completed handshakes on other connections of this capture (it is up).
     public var serverAnsweredOthers: Bool
     /// The connection's server repeated a SYN-ACK after the handshake ACK on some connection of this
     /// capture: its accept queue overflowed at some point.
     public var serverShowedListenOverflow: Bool
-    public init(captureEnd: Timestamp, vantage: VantagePoint = .unknown, serverAnsweredOthers: Bool = false,
-                serverShowedListenOverflow: Bool = false) {
+    public init(captureEnd: Timestamp, serverAnsweredOthers: Bool = false, serverShowedListenOverflow: Bool = false) {
         self.captureEnd = captureEnd
-        self.vantage = vantage
         self.serverAnsweredOthers = serverAnsweredOthers
         self.serverShowedListenOverflow = serverShowedListenOverflow
     }
@@ -27,8 +24,8 @@ public struct CaptureContext: Sendable {
 
 extension CaptureContext {
     /// The context for `connection`, with the capture-wide facts the tracker stamped on it.
-    public init(_ connection: Connection, captureEnd: Timestamp, vantage: VantagePoint = .unknown) {
-        self.init(captureEnd: captureEnd, vantage: vantage, serverAnsweredOthers: connection.serverAnsweredOtherHandshakes,
+    public init(_ connection: Connection, captureEnd: Timestamp) {
+        self.init(captureEnd: captureEnd, serverAnsweredOthers: connection.serverAnsweredOtherHandshakes,
                   serverShowedListenOverflow: connection.serverShowedListenOverflow)
     }
 }

@@ -7,12 +7,10 @@ enum Rules {
 
     /// The RST that ended the connection: the first in-window RST, with its sender.
     static func endingReset(_ c: Connection) -> (role: Role, record: ResetRecord)? {
-        var best: (Role, ResetRecord)?
+        var best: (role: Role, record: ResetRecord)?
         for role in [Role.client, .server] {
-            for r in c[role].resets where !r.isOutOfWindow {
-                if best == nil || r.packet < best!.1.packet { best = (role, r) }
-                break
-            }
+            guard let r = c[role].resets.first(where: { !$0.isOutOfWindow }) else { continue }
+            if r.packet < best?.record.packet ?? .max { best = (role, r) }
         }
         return best
     }
@@ -476,10 +474,6 @@ enum Rules {
         var v = verdict(.gracefulClose, .graceful, closedBy: Party(first), resetBy: nil, acknowledged ? .high : .medium, reasons)
         outcome(.client, .eof, .recv, into: &v)
         outcome(.server, .eof, .recv, into: &v)
-        if c.clientSide.resets.isEmpty && c.serverSide.resets.isEmpty && a.receivedSinceLastSend == 0 {
-            // A process that exits or is killed with nothing unread closes the same way.
-            v.alternatives = []
-        }
         return v
     }
 

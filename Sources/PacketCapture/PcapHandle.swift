@@ -144,13 +144,8 @@ public struct PcapHandle: ~Copyable {
                 if offlineFilter.pointee.bf_insns != nil && pcap_offline_filter(offlineFilter, header, data) == 0 {
                     continue
                 }
-                let h = header.pointee
-                let packet = CapturedPacket(
-                    number: packetNumber,
-                    timestamp: Timestamp(seconds: Int64(h.ts.tv_sec), nanoseconds: Int64(h.ts.tv_usec)),
-                    bytes: UnsafeRawBufferPointer(start: data, count: Int(h.caplen)),
-                    wireLength: Int(h.len), linkType: linkType,
-                    fileOffset: file.map { Int64(ftell($0)) } ?? -1)
+                let packet = Self.packet(header.pointee, data, number: packetNumber, linkType: linkType,
+                                         fileOffset: file.map { Int64(ftell($0)) } ?? -1)
                 if body(packet) == .stop { return }
             case 0:
                 if onTimeout() == .stop { return }
@@ -197,9 +192,18 @@ public struct PcapHandle: ~Copyable {
 
     var lastError: String { String(cString: pcap_geterr(raw)) }
 
+    /// A lent packet from libpcap's header and buffer (timestamps are nanoseconds: nano precision is set).
+    private static func packet(_ h: pcap_pkthdr, _ data: UnsafePointer<UInt8>, number: Int, linkType: LinkType,
+                               fileOffset: Int64) -> CapturedPacket {
+        CapturedPacket(
+            number: number, timestamp: Timestamp(seconds: Int64(h.ts.tv_sec), nanoseconds: Int64(h.ts.tv_usec)),
+            bytes: UnsafeRawBufferPointer(start: data, count: Int(h.caplen)), wireLength: Int(h.len),
+            linkType: linkType, fileOffset: fileOffset)
+    }
+
     static func classifyOpenError(_ message: String) -> CaptureError.Kind {
         if message.contains("unknown file format") || message.contains("bad dump file format")
-            || message.contains("not a pcap") || message.contains("is a directory") && false {
+            || message.contains("not a pcap") {
             return .notACapture
         }
         if message.contains("truncated") || message.contains("corrupt") || message.contains("too big")
@@ -392,12 +396,7 @@ extension PcapHandle {
             case 1:
                 guard let header, let data else { continue }
                 packetNumber += 1
-                let h = header.pointee
-                let packet = CapturedPacket(
-                    number: packetNumber,
-                    timestamp: Timestamp(seconds: Int64(h.ts.tv_sec), nanoseconds: Int64(h.ts.tv_usec)),
-                    bytes: UnsafeRawBufferPointer(start: data, count: Int(h.caplen)),
-                    wireLength: Int(h.len), linkType: linkType)
+                let packet = Self.packet(header.pointee, data, number: packetNumber, linkType: linkType, fileOffset: -1)
                 if body(packet) == .stop { return }
             case 0:
                 // Nothing buffered: wait for the descriptor (a descriptor of -1 makes this a plain sleep).

@@ -2,6 +2,7 @@ import Analysis
 import Foundation
 import PacketCapture
 import Testing
+import TestSupport
 
 /// One capture with its bytes and where each of its packets ends in the file.
 struct CaptureFixture: Sendable, CustomStringConvertible {

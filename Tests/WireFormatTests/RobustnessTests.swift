@@ -49,7 +49,7 @@ struct RobustnessTests {
 
     @Test("Seeded random byte flips", arguments: robustnessFrames)
     func randomFlips(frame: FixtureFrame) {
-        var random = SplitMix64(seed: 0xC0FFEE ^ UInt64(frame.bytes.count))
+        var random = SeededRandom(seed: 0xC0FFEE ^ UInt64(frame.bytes.count))
         for _ in 0..<2_000 {
             var bytes = frame.bytes
             let flips = 1 + Int(random.next() % 4)
@@ -95,15 +95,3 @@ struct RobustnessTests {
     }
 }
 
-/// A tiny deterministic generator (SplitMix64), so failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
