@@ -482,6 +482,7 @@ extension Connection {
 
     mutating func recordLadder(_ row: PacketRecord) {
         if headPackets.count < Self.headCapacity {
+            if headPackets.isEmpty { headPackets.reserveCapacity(Self.headCapacity) }  // one allocation, no regrowth
             headPackets.append(row)
             return
         }

@@ -16,6 +16,9 @@ public enum FinishReason: String, Sendable, Hashable {
     case closed
     /// Idle past the configured timeout.
     case idle
+    /// Silent past the give-up timeout while a sender waited for an answer that never came (an
+    /// unanswered SYN, or retransmitted data never acknowledged): the sender gave up.
+    case gaveUp = "gave_up"
     /// The connection attempt was never answered for longer than the attempt timeout, and the
     /// originator went on sending, so later packets start a new connection (as Zeek does).
     case attemptTimeout = "attempt_timeout"

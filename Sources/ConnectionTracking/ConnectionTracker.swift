@@ -10,7 +10,7 @@ public struct ConnectionTracker {
     public private(set) var statistics = TrackerStatistics()
 
     var index: [FlowKey: Int32] = [:]
-    var slots: ContiguousArray<Connection> = []
+    var slots = SlotTable()
     var live: ContiguousArray<Bool> = []
     var keys: ContiguousArray<FlowKey> = []
     var freeSlots: ContiguousArray<Int32> = []
@@ -26,7 +26,6 @@ public struct ConnectionTracker {
     public init(configuration: TrackerConfiguration = TrackerConfiguration(), expectedConcurrent: Int = 4096) {
         self.configuration = configuration
         index.reserveCapacity(expectedConcurrent)
-        slots.reserveCapacity(expectedConcurrent)
     }
 
     /// Connections currently tracked.
@@ -49,7 +48,7 @@ public struct ConnectionTracker {
 
         if let slot = index[key] {
             let i = Int(slot)
-            if let reason = splitReason(slots[i], packet: packet, source: source, time: time) {
+            if let reason = splitReason(slot: i, packet: packet, source: source, time: time) {
                 slots[i].finishReason = reason
                 remove(slot: i, key: key, finished: finished)
             } else {
@@ -150,38 +149,44 @@ public struct ConnectionTracker {
         live[i] = false
         freeSlots.append(Int32(i))
         statistics.connectionsFinished &+= 1
-        var connection = slots[i]
-        slots[i] = Connection.vacant
+        var connection = Connection.vacant
+        swap(&connection, &slots[i])  // moved out, not copied
         connection.serverAnsweredOtherHandshakes = hasAnsweredHandshake(connection)
         connection.serverShowedListenOverflow = hasShownListenOverflow(connection)
         finished(connection)
     }
 
-    /// Whether `packet` must start a new connection instead of joining `connection`, and why the old one ends.
-    func splitReason(_ connection: Connection, packet: TCPPacketSummary, source: Endpoint, time: Timestamp) -> FinishReason? {
+    /// Whether `packet` must start a new connection instead of joining the connection in slot `i`, and
+    /// why the old one ends. Reads the slot in place: passing the connection by value would copy it
+    /// (and retain its arrays) on every packet.
+    func splitReason(slot i: Int, packet: TCPPacketSummary, source: Endpoint, time: Timestamp) -> FinishReason? {
         let flags = packet.flags
         let isBareSYN = flags.contains(.syn) && !flags.contains(.ack) && !flags.contains(.rst)
-        let idle = connection.end.nanoseconds(to: time)
-        if connection.endingKnown {
-            if isBareSYN { return connection.finishReason }
-            let linger = connection.clientSide.state == .reset || connection.serverSide.state == .reset
+        if slots[i].endingKnown {
+            if isBareSYN { return slots[i].finishReason }
+            let linger = slots[i].clientSide.state == .reset || slots[i].serverSide.state == .reset
                 ? configuration.resetLinger : configuration.closeLinger
-            if connection.endingKnownTime.nanoseconds(to: time) > linger.rawValue { return connection.finishReason }
+            if slots[i].endingKnownTime.nanoseconds(to: time) > linger.rawValue { return slots[i].finishReason }
             return nil
         }
+        let idle = slots[i].end.nanoseconds(to: time)
         if idle > configuration.idleTimeout.rawValue { return .idle }
-        let fromClient = connection.client == source
-        let client = connection.clientSide
-        if isBareSYN && fromClient && client.sawSYN && packet.sequenceNumber != client.isn {
+        if idle > configuration.giveUpTimeout.rawValue && isWaitingForAnswer(slot: i) { return .gaveUp }
+        guard isBareSYN || slots[i].clientSide.state == .synSent else { return nil }
+        let fromClient = slots[i].client == source
+        let clientSawSYN = slots[i].clientSide.sawSYN
+        let clientState = slots[i].clientSide.state
+        let isn = slots[i].clientSide.isn
+        if isBareSYN && fromClient && clientSawSYN && packet.sequenceNumber != isn {
             return .reused  // a new attempt with a new ISN: port reuse or a new connect()
         }
-        if isBareSYN && !client.sawSYN && connection.rolesInferred && fromClient
-            && (client.state == .closed || client.state == .reset || connection.serverSide.state == .closed) {
+        if isBareSYN && !clientSawSYN && slots[i].rolesInferred && fromClient
+            && (clientState == .closed || clientState == .reset || slots[i].serverSide.state == .closed) {
             return .reused
         }
-        if client.state == .synSent && connection.serverSide.state == .inactive && fromClient
-            && connection.start.nanoseconds(to: time) > configuration.attemptTimeout.rawValue
-            && !(isBareSYN && packet.sequenceNumber == client.isn) {
+        if clientState == .synSent && slots[i].serverSide.state == .inactive && fromClient
+            && slots[i].start.nanoseconds(to: time) > configuration.attemptTimeout.rawValue
+            && !(isBareSYN && packet.sequenceNumber == isn) {
             return .attemptTimeout
         }
         return nil
@@ -197,11 +202,27 @@ public struct ConnectionTracker {
                 if slots[i].endingKnownTime.nanoseconds(to: now) > linger.rawValue {
                     remove(slot: i, key: keys[i], finished: finished)
                 }
-            } else if slots[i].end.nanoseconds(to: now) > configuration.idleTimeout.rawValue {
-                slots[i].finishReason = .idle
-                remove(slot: i, key: keys[i], finished: finished)
+            } else {
+                let idle = slots[i].end.nanoseconds(to: now)
+                if idle > configuration.idleTimeout.rawValue {
+                    slots[i].finishReason = .idle
+                    remove(slot: i, key: keys[i], finished: finished)
+                } else if idle > configuration.giveUpTimeout.rawValue && isWaitingForAnswer(slot: i) {
+                    slots[i].finishReason = .gaveUp
+                    remove(slot: i, key: keys[i], finished: finished)
+                }
             }
         }
+    }
+
+    /// Whether the connection in slot `i` ended its traffic waiting for an answer: its SYN was never
+    /// answered, or a side's last retransmission episode was never acknowledged. Such a sender keeps
+    /// retransmitting while it lives, so a long silence means it gave up.
+    func isWaitingForAnswer(slot i: Int) -> Bool {
+        if slots[i].clientSide.state == .synSent && slots[i].serverSide.state == .inactive { return true }
+        if let last = slots[i].clientSide.episodes.last, !last.wasAcknowledged { return true }
+        if let last = slots[i].serverSide.episodes.last, !last.wasAcknowledged { return true }
+        return false
     }
 
     /// Evicts about a tenth of the table, longest idle first, to make room.

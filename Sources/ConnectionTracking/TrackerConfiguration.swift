@@ -13,6 +13,11 @@ public struct TrackerConfiguration: Sendable {
     /// An unanswered attempt older than this, whose originator sends something other than a SYN
     /// retransmission, is finished and the packet starts a new connection (Zeek `tcp_attempt_delay`).
     public var attemptTimeout = Duration64.seconds(5)
+    /// A connection silent this long while a sender waited for an answer (an unanswered SYN, or data
+    /// retransmitted and never acknowledged) is finished (`gave_up`): a live TCP sender retransmits
+    /// at least every 120 s (Linux's TCP_RTO_MAX; RFC 6298 §2.5 allows a cap of 60 s or more), so
+    /// this much silence means it gave up. Dead attempts then cost no memory until the idle timeout.
+    public var giveUpTimeout = Duration64.seconds(300)
     /// At most this many connections are tracked at once; past it the longest-idle are evicted.
     public var maxConnections = 1_000_000
     /// How often (in capture time) expired connections are looked for.

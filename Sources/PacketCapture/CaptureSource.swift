@@ -158,6 +158,7 @@ public struct CaptureFile: ~Copyable {
             } catch {
                 failure = error
             }
+            lastOffset = handle.fileOffset
             guard let failure else {
                 pcap = consume handle
                 return

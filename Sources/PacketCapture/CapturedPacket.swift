@@ -13,7 +13,8 @@ public struct CapturedPacket {
     /// The frame's original length on the wire.
     public var wireLength: Int
     public var linkType: LinkType
-    /// Byte offset in the file after this record, when known (for progress and damage reports).
+    /// Byte offset in the file after this record, when known, for progress. Files read through libpcap
+    /// refresh it every 1024 packets (it lags by at most that many records); -1 when unknown (live).
     public var fileOffset: Int64
 
     public init(number: Int, timestamp: Timestamp, bytes: UnsafeRawBufferPointer, wireLength: Int, linkType: LinkType, fileOffset: Int64 = -1) {

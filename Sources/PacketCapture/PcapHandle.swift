@@ -135,17 +135,20 @@ public struct PcapHandle: ~Copyable {
         let file = pcap_file(raw)
         var header: UnsafeMutablePointer<pcap_pkthdr>? = nil
         var data: UnsafePointer<UInt8>? = nil
+        // ftell costs a system call (lseek): the offset is refreshed every 1024 packets, enough for progress.
+        var offset: Int64 = file == nil ? -1 : 0
         while true {
             let status = pcap_next_ex(raw, &header, &data)
             switch status {
             case 1:
                 guard let header, let data else { continue }
                 packetNumber += 1
+                if let file, packetNumber & 1023 == 1 { offset = Int64(ftell(file)) }
                 if offlineFilter.pointee.bf_insns != nil && pcap_offline_filter(offlineFilter, header, data) == 0 {
                     continue
                 }
                 let packet = Self.packet(header.pointee, data, number: packetNumber, linkType: linkType,
-                                         fileOffset: file.map { Int64(ftell($0)) } ?? -1)
+                                         fileOffset: offset)
                 if body(packet) == .stop { return }
             case 0:
                 if onTimeout() == .stop { return }
@@ -159,6 +162,10 @@ public struct PcapHandle: ~Copyable {
             }
         }
     }
+
+    /// Bytes of the file consumed so far; -1 on a live capture. The corresponding C function is `pcap_file`
+    /// (with `ftell` on the stream it returns).
+    public var fileOffset: Int64 { pcap_file(raw).map { Int64(ftell($0)) } ?? -1 }
 
     /// Packets read so far (on a file, including those a filter rejected: the last packet number).
     public var packetsRead: Int { packetNumber }

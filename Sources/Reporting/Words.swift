@@ -126,6 +126,7 @@ public enum Words {
                 ? "The \(name(half)) closed its side (FIN), the other side had not closed when the capture ended (half-closed, idle \(Format.duration(nanoseconds: idle)) at the end)."
                 : "The connection was still open when the capture ended (idle \(Format.duration(nanoseconds: idle)) at the end); there is no ending to explain."
             if c.finishReason == .idle { text = "The connection went silent for longer than the idle timeout; no ending was seen." }
+            if c.finishReason == .gaveUp { text = "The connection went silent while a sender waited for an answer (an unanswered SYN or unacknowledged data), longer than any retransmission timer; the sender most likely gave up. No ending was seen." }
             if c.finishReason == .evicted { text = "The connection was evicted to stay under --max-connections; no ending was seen." }
         case .unknown:
             if v.rule == "zero_window_stall" {

@@ -5,46 +5,70 @@ import Reporting
 import WireFormat
 
 /// Turns finished connections into report rows and JSON on a second thread, so the words and the
-/// output (most of the work per connection) overlap with reading and tracking. Order is kept (one
-/// serial queue); memory stays bounded (at most `capacity` connections wait).
+/// output (most of the work per connection) overlap with reading and tracking. Connections travel in
+/// batches (one hand-over and one wake-up per `batchSize`, not per connection). Order is kept (one
+/// serial queue); memory stays bounded (at most `capacity` batches wait).
 final class OutputPipeline: @unchecked Sendable {
     private let queue = DispatchQueue(label: "coroner.output")
     private let slots: DispatchSemaphore
     private let failOn: Set<CauseCode>
     private let onlyAbnormal: Bool
+    private let batchSize: Int
+    // Touched only by the submitting thread.
+    private var batch: [(AnalyzedConnection, String)] = []
     // Touched only on `queue`, or after `drain()`.
     private var json: JSONReport?
     private var rows: [ConnectionRow] = []
     private var summary = Summary()
     private var matched = false
 
-    init(failOn: Set<CauseCode>, onlyAbnormal: Bool, json: JSONReport?, capacity: Int = 1024) {
+    init(failOn: Set<CauseCode>, onlyAbnormal: Bool, json: JSONReport?, batchSize: Int = 128, capacity: Int = 8) {
         self.failOn = failOn
         self.onlyAbnormal = onlyAbnormal
         self.json = json
+        self.batchSize = batchSize
         slots = DispatchSemaphore(value: capacity)
+        batch.reserveCapacity(batchSize)
         self.json?.begin()
     }
 
-    /// Hands one finished connection over; blocks while `capacity` connections are still waiting.
+    /// Hands one finished connection over; blocks while `capacity` batches are still waiting.
     func submit(_ analyzed: AnalyzedConnection, captureFile: String) {
+        batch.append((analyzed, captureFile))
+        if batch.count >= batchSize { flush() }
+    }
+
+    private func flush() {
+        guard !batch.isEmpty else { return }
+        var next: [(AnalyzedConnection, String)] = []
+        next.reserveCapacity(batchSize)
+        swap(&next, &batch)
+        let full = next
         slots.wait()
         queue.async { [self] in
             defer { slots.signal() }
-            let row = ConnectionRow(analyzed, captureFile: captureFile, includeLadder: false)
-            if failOn.contains(row.cause) { matched = true }
-            summary.add(row)
-            if onlyAbnormal && !row.isAbnormal { return }
-            if json != nil { json!.add(row) } else { rows.append(row) }
+            for (analyzed, captureFile) in full { write(analyzed, captureFile: captureFile) }
         }
     }
 
+    private func write(_ analyzed: AnalyzedConnection, captureFile: String) {
+        let row = ConnectionRow(analyzed, captureFile: captureFile, includeLadder: false)
+        if failOn.contains(row.cause) { matched = true }
+        summary.add(row)
+        if onlyAbnormal && !row.isAbnormal { return }
+        if json != nil { json!.add(row) } else { rows.append(row) }
+    }
+
     /// Waits until every submitted connection is written.
-    func drain() { queue.sync {} }
+    func drain() {
+        flush()
+        queue.sync {}
+    }
 
     /// Ends the output: JSON's closing part, or the rows (in start order) for text and Markdown.
     func finish(captures: [CaptureReport]) -> (rows: [ConnectionRow], summary: Summary, matched: Bool) {
-        queue.sync {
+        flush()
+        return queue.sync {
             json?.end(captures: captures, summary: summary)
             rows.sort { ($0.captureIndex, $0.id) < ($1.captureIndex, $1.id) }
             return (rows, summary, matched)

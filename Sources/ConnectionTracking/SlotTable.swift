@@ -1,0 +1,26 @@
+/// The tracker's connection slots, in fixed pages of `pageSize`: growing adds a page instead of
+/// doubling and copying one big array, so memory follows the number of slots in use (a doubling
+/// array of 1.4 KB connections wastes up to half and needs old + new during the copy).
+struct SlotTable {
+    static let pageShift = 10
+    static let pageSize = 1 << pageShift
+    private var pages: ContiguousArray<ContiguousArray<Connection>> = []
+    private(set) var count = 0
+
+    var indices: Range<Int> { 0..<count }
+
+    subscript(i: Int) -> Connection {
+        @inline(__always) get { pages[i &>> Self.pageShift][i & (Self.pageSize - 1)] }
+        @inline(__always) _modify { yield &pages[i &>> Self.pageShift][i & (Self.pageSize - 1)] }
+    }
+
+    mutating func append(_ connection: Connection) {
+        if count & (Self.pageSize - 1) == 0 {
+            var page = ContiguousArray<Connection>()
+            page.reserveCapacity(Self.pageSize)
+            pages.append(page)
+        }
+        pages[count &>> Self.pageShift].append(connection)
+        count += 1
+    }
+}
