@@ -25,6 +25,19 @@ public struct AnalyzedConnection: Sendable {
     }
 }
 
+/// A finished connection with what its diagnosis needs, not yet diagnosed. Diagnosis is a pure
+/// function of the two, so it may run on another thread (the CLI diagnoses on its output thread).
+public struct FinishedConnection: Sendable {
+    public var connection: Connection
+    public var context: CaptureContext
+    public var captureIndex: Int
+
+    public consuming func diagnosed() -> AnalyzedConnection {
+        let verdict = Diagnoser.diagnose(connection, context: context)
+        return AnalyzedConnection(connection: connection, verdict: verdict, captureIndex: captureIndex)
+    }
+}
+
 /// Facts about one capture file after reading it.
 public struct CaptureReport: Sendable {
     public var file: String
@@ -63,6 +76,18 @@ public enum Analyzer {
         progress: ((_ bytesRead: Int64, _ packets: Int) -> Void)? = nil,
         sink: (AnalyzedConnection) -> Void
     ) -> CaptureReport {
+        track(path: path, captureIndex: captureIndex, options: options, progress: progress) { finished in
+            sink(finished.diagnosed())
+        }
+    }
+
+    /// Reads and tracks one capture file, handing each connection on as soon as it is finished,
+    /// undiagnosed (the caller diagnoses, possibly on another thread). Never throws.
+    public static func track(
+        path: String, captureIndex: Int = 0, options: AnalysisOptions = AnalysisOptions(),
+        progress: ((_ bytesRead: Int64, _ packets: Int) -> Void)? = nil,
+        finished: (FinishedConnection) -> Void
+    ) -> CaptureReport {
         var report = CaptureReport(file: path)
         let opened: CaptureFile
         do throws(CaptureError) {
@@ -84,7 +109,7 @@ public enum Analyzer {
         var lastProgress = 0
         do {
             try file.forEachPacket { packet in
-                run.consume(packet, report: &report, sink: sink)
+                run.consume(packet, report: &report, finished: finished)
                 if let progress, packet.number - lastProgress >= 65_536 {
                     lastProgress = packet.number
                     progress(packet.fileOffset, packet.number)
@@ -97,7 +122,7 @@ public enum Analyzer {
             report.warnings.append("\(error.message); verdicts cover the \(report.packets) packets before the damage")
         }
         report.linkTypes = file.linkTypes
-        run.finish(report: &report, sink: sink)
+        run.finish(report: &report, finished: finished)
         return report
     }
 }
@@ -116,6 +141,11 @@ public struct Run {
 
     /// Decodes and tracks one packet; finished connections are diagnosed and handed to `sink`.
     public mutating func consume(_ packet: CapturedPacket, report: inout CaptureReport, sink: (AnalyzedConnection) -> Void) {
+        consume(packet, report: &report) { finished in sink(finished.diagnosed()) }
+    }
+
+    /// Decodes and tracks one packet; finished connections are handed to `finished`, undiagnosed.
+    public mutating func consume(_ packet: CapturedPacket, report: inout CaptureReport, finished: (FinishedConnection) -> Void) {
         report.packets += 1
         if report.firstTime == nil { report.firstTime = packet.timestamp }
         if report.lastTime.map({ packet.timestamp > $0 }) ?? true { report.lastTime = packet.timestamp }
@@ -128,8 +158,7 @@ public struct Run {
             tracker.process(summary, number: packet.number, time: packet.timestamp) { connection in
                 estimator.add(connection)
                 let context = CaptureContext(connection, captureEnd: packet.timestamp)
-                let verdict = Diagnoser.diagnose(connection, context: context)
-                sink(AnalyzedConnection(connection: connection, verdict: verdict, captureIndex: index))
+                finished(FinishedConnection(connection: connection, context: context, captureIndex: index))
             }
             vantage = estimator
         case .icmpError(let icmp):
@@ -148,14 +177,18 @@ public struct Run {
 
     /// Ends the input: every connection still open is finished and diagnosed.
     public mutating func finish(report: inout CaptureReport, sink: (AnalyzedConnection) -> Void) {
+        finish(report: &report) { finished in sink(finished.diagnosed()) }
+    }
+
+    /// Ends the input: every connection still open is finished and handed on, undiagnosed.
+    public mutating func finish(report: inout CaptureReport, finished: (FinishedConnection) -> Void) {
         let end = report.lastTime ?? .zero
         let index = captureIndex
         var estimator = vantage
         tracker.finishAll { connection in
             estimator.add(connection)
             let context = CaptureContext(connection, captureEnd: end)
-            let verdict = Diagnoser.diagnose(connection, context: context)
-            sink(AnalyzedConnection(connection: connection, verdict: verdict, captureIndex: index))
+            finished(FinishedConnection(connection: connection, context: context, captureIndex: index))
         }
         vantage = estimator
         report.vantage = vantage.estimate

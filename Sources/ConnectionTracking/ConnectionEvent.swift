@@ -32,16 +32,17 @@ public struct ConnectionEvent: Sendable, Hashable {
         case spontaneousSYNACK = "spontaneous_syn_ack"
         case multipleFlags = "multiple_flags"
     }
-    public var kind: Kind
+    // Stored widest first: 40 bytes a event instead of 56 with the fields in reading order.
     public var packet: Int
     public var time: Timestamp
-    /// Who sent the packet (nil for ICMP from a third party).
-    public var from: Role?
     /// A number that qualifies the event: bytes, window, count, TTL, ICMP type/code... (kind-specific).
     public var value: Int64
     public var sequenceNumber: SequenceNumber
     public var acknowledgmentNumber: SequenceNumber
     public var flags: TCPFlags
+    public var kind: Kind
+    /// Who sent the packet (nil for ICMP from a third party).
+    public var from: Role?
 
     public init(kind: Kind, packet: Int, time: Timestamp, from: Role?, value: Int64 = 0,
                 sequenceNumber: SequenceNumber = .init(0), acknowledgmentNumber: SequenceNumber = .init(0), flags: TCPFlags = []) {

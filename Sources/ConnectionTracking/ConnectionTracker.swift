@@ -9,7 +9,7 @@ public struct ConnectionTracker {
     public let configuration: TrackerConfiguration
     public private(set) var statistics = TrackerStatistics()
 
-    var index: [FlowKey: Int32] = [:]
+    var index: FlowIndex
     var slots = SlotTable()
     var live: ContiguousArray<Bool> = []
     var keys: ContiguousArray<FlowKey> = []
@@ -25,7 +25,7 @@ public struct ConnectionTracker {
 
     public init(configuration: TrackerConfiguration = TrackerConfiguration(), expectedConcurrent: Int = 4096) {
         self.configuration = configuration
-        index.reserveCapacity(expectedConcurrent)
+        index = FlowIndex(minimumCapacity: expectedConcurrent)
     }
 
     /// Connections currently tracked.
@@ -45,12 +45,13 @@ public struct ConnectionTracker {
         let source = Endpoint(ip: packet.source, port: packet.sourcePort)
         let destination = Endpoint(ip: packet.destination, port: packet.destinationPort)
         let (key, _) = FlowKey.make(source: source, destination: destination)
+        let hash = index.hash(key)
 
-        if let slot = index[key] {
+        if let slot = index.find(key, hash: hash, keys: keys) {
             let i = Int(slot)
             if let reason = splitReason(slot: i, packet: packet, source: source, time: time) {
                 slots[i].finishReason = reason
-                remove(slot: i, key: key, finished: finished)
+                remove(slot: i, finished: finished)
             } else {
                 slots[i].apply(packet, from: slots[i].client == source ? .client : .server, number: number, time: time,
                                configuration: configuration)
@@ -68,7 +69,7 @@ public struct ConnectionTracker {
         nextID += 1
         connection.apply(packet, from: connection.client == source ? .client : .server, number: number, time: time,
                          configuration: configuration)
-        insert(connection, key: key)
+        insert(connection, key: key, hash: hash)
         noteAnswer(packet, source: source)
     }
 
@@ -94,7 +95,7 @@ public struct ConnectionTracker {
         let quotedSource = Endpoint(ip: error.quotedSource, port: error.quotedSourcePort)
         let quotedDestination = Endpoint(ip: error.quotedDestination, port: error.quotedDestinationPort)
         let (key, _) = FlowKey.make(source: quotedSource, destination: quotedDestination)
-        guard let slot = index[key] else { return }
+        guard let slot = index.find(key, hash: index.hash(key), keys: keys) else { return }
         statistics.icmpErrorsMatched &+= 1
         let i = Int(slot)
         let about: Role = slots[i].client == quotedSource ? .client : .server
@@ -120,13 +121,13 @@ public struct ConnectionTracker {
         remaining.sort { $0.0 < $1.0 }
         for (_, i) in remaining {
             if !slots[i].endingKnown { slots[i].finishReason = .endOfInput }
-            remove(slot: i, key: keys[i], finished: finished)
+            remove(slot: i, finished: finished)
         }
     }
 
     // MARK: - Table
 
-    mutating func insert(_ connection: Connection, key: FlowKey) {
+    mutating func insert(_ connection: Connection, key: FlowKey, hash: UInt32) {
         statistics.connectionsStarted &+= 1
         let slot: Int32
         if let free = freeSlots.popLast() {
@@ -140,12 +141,12 @@ public struct ConnectionTracker {
             keys.append(key)
             live.append(true)
         }
-        index[key] = slot
+        index.insert(slot: slot, hash: hash)
         if index.count > statistics.peakConcurrent { statistics.peakConcurrent = index.count }
     }
 
-    mutating func remove(slot i: Int, key: FlowKey, finished: (Connection) -> Void) {
-        index[key] = nil
+    mutating func remove(slot i: Int, finished: (Connection) -> Void) {
+        index.remove(slot: Int32(i), hash: index.hash(keys[i]))
         live[i] = false
         freeSlots.append(Int32(i))
         statistics.connectionsFinished &+= 1
@@ -200,16 +201,16 @@ public struct ConnectionTracker {
                 let linger = slots[i].clientSide.state == .reset || slots[i].serverSide.state == .reset
                     ? configuration.resetLinger : configuration.closeLinger
                 if slots[i].endingKnownTime.nanoseconds(to: now) > linger.rawValue {
-                    remove(slot: i, key: keys[i], finished: finished)
+                    remove(slot: i, finished: finished)
                 }
             } else {
                 let idle = slots[i].end.nanoseconds(to: now)
                 if idle > configuration.idleTimeout.rawValue {
                     slots[i].finishReason = .idle
-                    remove(slot: i, key: keys[i], finished: finished)
+                    remove(slot: i, finished: finished)
                 } else if idle > configuration.giveUpTimeout.rawValue && isWaitingForAnswer(slot: i) {
                     slots[i].finishReason = .gaveUp
-                    remove(slot: i, key: keys[i], finished: finished)
+                    remove(slot: i, finished: finished)
                 }
             }
         }
@@ -237,7 +238,7 @@ public struct ConnectionTracker {
         for i in slots.indices where live[i] && evicted < quota && slots[i].end.rawValue <= cutoff {
             slots[i].finishReason = slots[i].endingKnown ? slots[i].finishReason : .evicted
             if !slots[i].endingKnown { statistics.evictions &+= 1 }
-            remove(slot: i, key: keys[i], finished: finished)
+            remove(slot: i, finished: finished)
             evicted += 1
         }
     }

@@ -21,10 +21,13 @@ public struct PcapHandle: ~Copyable {
     /// A savefile's filter, run here with `pcap_offline_filter` so packet numbers keep counting the
     /// packets it rejects (with `pcap_setfilter` libpcap skips them unseen and numbers would shift).
     private let offlineFilter: UnsafeMutablePointer<bpf_program>
+    /// The stdio buffer of a savefile's stream (freed after `pcap_close` closes the stream).
+    private let streamBuffer: UnsafeMutableRawPointer?
 
-    private init(raw: OpaquePointer, source: String) {
+    private init(raw: OpaquePointer, source: String, streamBuffer: UnsafeMutableRawPointer? = nil) {
         self.raw = raw
         self.source = source
+        self.streamBuffer = streamBuffer
         offlineFilter = .allocate(capacity: 1)
         offlineFilter.initialize(to: bpf_program())
     }
@@ -33,13 +36,29 @@ public struct PcapHandle: ~Copyable {
         if offlineFilter.pointee.bf_insns != nil { pcap_freecode(offlineFilter) }
         offlineFilter.deallocate()
         pcap_close(raw)
+        streamBuffer?.deallocate()
     }
+
+    /// Bytes of stdio buffer for savefiles: libpcap reads each record with fread, and the default
+    /// buffer (one 4 KiB block) costs a read system call every few packets.
+    static let streamBufferSize = 1 << 20
 
     /// Opens a pcap or pcapng file with nanosecond timestamp precision.
     ///
     /// The corresponding C function is `pcap_open_offline_with_tstamp_precision`.
     public static func openOffline(path: String) throws(CaptureError) -> PcapHandle {
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        // Our own stream with a large buffer (`pcap_fopen_offline_with_tstamp_precision`); on any failure
+        // libpcap opens the path itself below, so its error message is the one reported.
+        if let stream = fopen(path, "rb") {
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: streamBufferSize, alignment: 16)
+            if setvbuf(stream, buffer.assumingMemoryBound(to: CChar.self), _IOFBF, streamBufferSize) == 0,
+               let handle = pcap_fopen_offline_with_tstamp_precision(stream, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) {
+                return PcapHandle(raw: handle, source: path, streamBuffer: buffer)
+            }
+            fclose(stream)
+            buffer.deallocate()
+        }
         let handle = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf)
         guard let handle else {
             let message = String(decoding: errbuf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -93,8 +93,8 @@ struct Analyze: ParsableCommand {
         var captures: [CaptureReport] = []
         for (index, path) in files.enumerated() {
             progress.start(path: path)
-            let report = Analyzer.analyze(path: path, captureIndex: index, options: options, progress: progress.update) { analyzed in
-                output.submit(analyzed, captureFile: path)
+            let report = Analyzer.track(path: path, captureIndex: index, options: options, progress: progress.update) { finished in
+                output.submit(finished, captureFile: path)
             }
             output.drain()
             progress.finish()

@@ -4,9 +4,9 @@ import Dispatch
 import Reporting
 import WireFormat
 
-/// Turns finished connections into report rows and JSON on a second thread, so the words and the
-/// output (most of the work per connection) overlap with reading and tracking. Connections travel in
-/// batches (one hand-over and one wake-up per `batchSize`, not per connection). Order is kept (one
+/// Diagnoses finished connections and turns them into report rows and JSON on a second thread, so
+/// the diagnosis, the words and the output (most of the work per connection) overlap with reading and
+/// tracking. Connections travel in batches (one hand-over and one wake-up per `batchSize`, not per connection). Order is kept (one
 /// serial queue); memory stays bounded (at most `capacity` batches wait).
 final class OutputPipeline: @unchecked Sendable {
     private let queue = DispatchQueue(label: "coroner.output")
@@ -15,7 +15,7 @@ final class OutputPipeline: @unchecked Sendable {
     private let onlyAbnormal: Bool
     private let batchSize: Int
     // Touched only by the submitting thread.
-    private var batch: [(AnalyzedConnection, String)] = []
+    private var batch: [(FinishedConnection, String)] = []
     // Touched only on `queue`, or after `drain()`.
     private var json: JSONReport?
     private var rows: [ConnectionRow] = []
@@ -33,21 +33,21 @@ final class OutputPipeline: @unchecked Sendable {
     }
 
     /// Hands one finished connection over; blocks while `capacity` batches are still waiting.
-    func submit(_ analyzed: AnalyzedConnection, captureFile: String) {
-        batch.append((analyzed, captureFile))
+    func submit(_ finished: FinishedConnection, captureFile: String) {
+        batch.append((finished, captureFile))
         if batch.count >= batchSize { flush() }
     }
 
     private func flush() {
         guard !batch.isEmpty else { return }
-        var next: [(AnalyzedConnection, String)] = []
+        var next: [(FinishedConnection, String)] = []
         next.reserveCapacity(batchSize)
         swap(&next, &batch)
         let full = next
         slots.wait()
         queue.async { [self] in
             defer { slots.signal() }
-            for (analyzed, captureFile) in full { write(analyzed, captureFile: captureFile) }
+            for (finished, captureFile) in full { write(finished.diagnosed(), captureFile: captureFile) }
         }
     }
 
