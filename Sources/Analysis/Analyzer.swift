@@ -86,7 +86,7 @@ public enum Analyzer {
     public static func track(
         path: String, captureIndex: Int = 0, options: AnalysisOptions = AnalysisOptions(),
         progress: ((_ bytesRead: Int64, _ packets: Int) -> Void)? = nil,
-        finished: (FinishedConnection) -> Void
+        finished: (consuming FinishedConnection) -> Void
     ) -> CaptureReport {
         var report = CaptureReport(file: path)
         let opened: CaptureFile
@@ -145,7 +145,7 @@ public struct Run {
     }
 
     /// Decodes and tracks one packet; finished connections are handed to `finished`, undiagnosed.
-    public mutating func consume(_ packet: CapturedPacket, report: inout CaptureReport, finished: (FinishedConnection) -> Void) {
+    public mutating func consume(_ packet: CapturedPacket, report: inout CaptureReport, finished: (consuming FinishedConnection) -> Void) {
         report.packets += 1
         if report.firstTime == nil { report.firstTime = packet.timestamp }
         if report.lastTime.map({ packet.timestamp > $0 }) ?? true { report.lastTime = packet.timestamp }
@@ -155,10 +155,10 @@ public struct Run {
             report.tcpPackets += 1
             let index = captureIndex
             var estimator = vantage
-            tracker.process(summary, number: packet.number, time: packet.timestamp) { connection in
+            tracker.process(summary, number: packet.number, time: packet.timestamp) { (connection: consuming Connection) in
                 estimator.add(connection)
                 let context = CaptureContext(connection, captureEnd: packet.timestamp)
-                finished(FinishedConnection(connection: connection, context: context, captureIndex: index))
+                finished(FinishedConnection(connection: consume connection, context: context, captureIndex: index))
             }
             vantage = estimator
         case .icmpError(let icmp):
@@ -181,14 +181,14 @@ public struct Run {
     }
 
     /// Ends the input: every connection still open is finished and handed on, undiagnosed.
-    public mutating func finish(report: inout CaptureReport, finished: (FinishedConnection) -> Void) {
+    public mutating func finish(report: inout CaptureReport, finished: (consuming FinishedConnection) -> Void) {
         let end = report.lastTime ?? .zero
         let index = captureIndex
         var estimator = vantage
-        tracker.finishAll { connection in
+        tracker.finishAll { (connection: consuming Connection) in
             estimator.add(connection)
             let context = CaptureContext(connection, captureEnd: end)
-            finished(FinishedConnection(connection: connection, context: context, captureIndex: index))
+            finished(FinishedConnection(connection: consume connection, context: context, captureIndex: index))
         }
         vantage = estimator
         report.vantage = vantage.estimate

@@ -104,7 +104,8 @@ public struct Connection: Sendable {
         end = time
     }
 
-    public subscript(role: Role) -> EndpointData {
+    // Inlinable so that `c[role].field` in other modules reads one field, not a copy of the side.
+    @inlinable public subscript(role: Role) -> EndpointData {
         get { role == .client ? clientSide : serverSide }
         _modify {
             if role == .client { yield &clientSide } else { yield &serverSide }
@@ -136,10 +137,13 @@ public struct Connection: Sendable {
         return headPackets + ordered.filter { $0.packet > lastHead }
     }
 
-    /// Packets counted but not in `ladderPackets`.
+    /// Packets counted but not in `ladderPackets` (counted without building the ladder).
     public var elidedPackets: Int {
         let total = Int(clientSide.packets + serverSide.packets)
-        return max(0, total - ladderPackets.count)
+        let lastHead = headPackets.last?.packet ?? 0
+        var shown = headPackets.count
+        for row in tailPackets where row.packet > lastHead { shown += 1 }
+        return max(0, total - shown)
     }
 
     mutating func record(_ event: ConnectionEvent) {

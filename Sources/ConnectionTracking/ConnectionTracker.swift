@@ -34,7 +34,7 @@ public struct ConnectionTracker {
     /// Feeds one TCP packet. `finished` receives every connection that this packet (or the time it
     /// carries) finished, possibly none.
     public mutating func process(
-        _ packet: TCPPacketSummary, number: Int, time: Timestamp, finished: (Connection) -> Void
+        _ packet: TCPPacketSummary, number: Int, time: Timestamp, finished: (consuming Connection) -> Void
     ) {
         statistics.packets &+= 1
         if time < lastTime { statistics.timeWentBackwards &+= 1 } else { lastTime = time }
@@ -109,13 +109,13 @@ public struct ConnectionTracker {
 
     /// Finishes connections whose linger or idle time has passed by `now` (live captures call this
     /// on read timeouts, so verdicts come without waiting for the next packet).
-    public mutating func advance(to now: Timestamp, finished: (Connection) -> Void) {
+    public mutating func advance(to now: Timestamp, finished: (consuming Connection) -> Void) {
         if now > lastTime { lastTime = now }
         sweep(now: now, finished: finished)
     }
 
     /// Hands on every connection still tracked (end of input), in creation order.
-    public mutating func finishAll(finished: (Connection) -> Void) {
+    public mutating func finishAll(finished: (consuming Connection) -> Void) {
         var remaining: [(Int, Int)] = []
         for i in slots.indices where live[i] { remaining.append((slots[i].id, i)) }
         remaining.sort { $0.0 < $1.0 }
@@ -145,7 +145,7 @@ public struct ConnectionTracker {
         if index.count > statistics.peakConcurrent { statistics.peakConcurrent = index.count }
     }
 
-    mutating func remove(slot i: Int, finished: (Connection) -> Void) {
+    mutating func remove(slot i: Int, finished: (consuming Connection) -> Void) {
         index.remove(slot: Int32(i), hash: index.hash(keys[i]))
         live[i] = false
         freeSlots.append(Int32(i))
@@ -154,7 +154,7 @@ public struct ConnectionTracker {
         swap(&connection, &slots[i])  // moved out, not copied
         connection.serverAnsweredOtherHandshakes = hasAnsweredHandshake(connection)
         connection.serverShowedListenOverflow = hasShownListenOverflow(connection)
-        finished(connection)
+        finished(consume connection)
     }
 
     /// Whether `packet` must start a new connection instead of joining the connection in slot `i`, and
@@ -193,7 +193,7 @@ public struct ConnectionTracker {
         return nil
     }
 
-    mutating func sweep(now: Timestamp, finished: (Connection) -> Void) {
+    mutating func sweep(now: Timestamp, finished: (consuming Connection) -> Void) {
         guard !index.isEmpty else { return }
         for i in slots.indices where live[i] {
             // Fields read in place: `let c = slots[i]` would copy (and retain) every connection each sweep.
@@ -227,7 +227,7 @@ public struct ConnectionTracker {
     }
 
     /// Evicts about a tenth of the table, longest idle first, to make room.
-    mutating func evict(now: Timestamp, finished: (Connection) -> Void) {
+    mutating func evict(now: Timestamp, finished: (consuming Connection) -> Void) {
         var lastSeen: [Int64] = []
         lastSeen.reserveCapacity(index.count)
         for i in slots.indices where live[i] { lastSeen.append(slots[i].end.rawValue) }

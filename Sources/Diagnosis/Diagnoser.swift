@@ -24,7 +24,7 @@ public struct CaptureContext: Sendable {
 
 extension CaptureContext {
     /// The context for `connection`, with the capture-wide facts the tracker stamped on it.
-    public init(_ connection: Connection, captureEnd: Timestamp) {
+    public init(_ connection: borrowing Connection, captureEnd: Timestamp) {
         self.init(captureEnd: captureEnd, serverAnsweredOthers: connection.serverAnsweredOtherHandshakes,
                   serverShowedListenOverflow: connection.serverShowedListenOverflow)
     }

@@ -31,10 +31,15 @@ enum Rules {
     }
 
     static func finReasons(_ c: Connection) -> [Reason] {
-        var reasons: [Reason] = []
-        let sides = [Role.client, .server].filter { c[$0].finCount > 0 }.sorted { c[$0].finPacket < c[$1].finPacket }
-        for role in sides { reasons.append(.fin(packet: c[role].finPacket, time: c[role].finTime, from: Party(role))) }
-        return reasons
+        let client = c.clientSide, server = c.serverSide
+        let clientFIN = Reason.fin(packet: client.finPacket, time: client.finTime, from: .client)
+        let serverFIN = Reason.fin(packet: server.finPacket, time: server.finTime, from: .server)
+        switch (client.finCount > 0, server.finCount > 0) {
+        case (true, true): return client.finPacket <= server.finPacket ? [clientFIN, serverFIN] : [serverFIN, clientFIN]
+        case (true, false): return [clientFIN]
+        case (false, true): return [serverFIN]
+        case (false, false): return []
+        }
     }
 
     /// Who sent the first FIN or in-window RST.

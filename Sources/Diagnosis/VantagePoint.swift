@@ -18,7 +18,7 @@ public struct VantageEstimator: Sendable {
     var between = 0
     public init() {}
 
-    public mutating func add(_ c: Connection) {
+    public mutating func add(_ c: borrowing Connection) {
         guard c.handshake == .complete else { return }
         let toSynAck = c.synTime.nanoseconds(to: c.synAckTime)
         let toAck = c.synAckTime.nanoseconds(to: c.handshakeAckTime)

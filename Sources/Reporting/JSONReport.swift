@@ -36,7 +36,7 @@ public struct JSONReport {
         if style == .lines {
             out.raw("\n")
             flush()  // one line at a time, so `| jq` sees each verdict as it comes
-        } else if out.bytes.count > Self.chunk {
+        } else if out.count > Self.chunk {
             flush()
         }
         count += 1
@@ -61,9 +61,9 @@ public struct JSONReport {
     }
 
     mutating func flush() {
-        if !out.bytes.isEmpty {
+        if !out.isEmpty {
             emit(out.text)
-            out.bytes.removeAll(keepingCapacity: true)
+            out.removeAll()
         }
     }
 

@@ -1,37 +1,78 @@
 /// A JSON text being built as UTF-8 bytes: appends without `String` interpolation, so writing a
-/// connection costs a few passes over its bytes rather than a `String` growth per fragment.
-/// Produces exactly what `Format.jsonString` and `"\(n)"` would.
+/// connection costs a few copies of its bytes rather than a `String` growth per fragment. The
+/// storage is kept at full length and written through its pointer (`count` bytes are in use), so an
+/// append is a bounds test and a copy. Produces exactly what `Format.jsonString` and `"\(n)"` would.
 struct JSONWriter {
-    var bytes: [UInt8] = []
+    /// Always `storage.count` long; bytes past `count` are unused.
+    private var storage: [UInt8]
+    /// Bytes written.
+    private(set) var count = 0
 
-    init(capacity: Int = 1 << 16) { bytes.reserveCapacity(capacity) }
+    init(capacity: Int = 1 << 16) { storage = [UInt8](repeating: 0, count: max(64, capacity)) }
+
+    var isEmpty: Bool { count == 0 }
+
+    /// Forgets the text, keeps the storage.
+    mutating func removeAll() { count = 0 }
+
+    @inline(__always) private mutating func reserve(_ n: Int) {
+        if count &+ n > storage.count { grow(to: count + n) }
+    }
+
+    private mutating func grow(to needed: Int) {
+        var capacity = storage.count * 2
+        while capacity < needed { capacity *= 2 }
+        storage.append(contentsOf: repeatElement(0, count: capacity - storage.count))
+    }
+
+    @inline(__always) private mutating func append(_ source: UnsafeRawBufferPointer) {
+        guard let base = source.baseAddress, source.count > 0 else { return }
+        reserve(source.count)
+        let at = count
+        storage.withUnsafeMutableBytes { ($0.baseAddress! + at).copyMemory(from: base, byteCount: source.count) }
+        count &+= source.count
+    }
+
+    @inline(__always) private mutating func append(_ byte: UInt8) {
+        reserve(1)
+        storage[count] = byte
+        count &+= 1
+    }
 
     @inline(__always) mutating func raw(_ s: StaticString) {
-        s.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        append(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 
     /// Text that needs no escaping (numbers formatted elsewhere, keys).
     mutating func raw(_ s: String) {
         var s = s
-        s.withUTF8 { bytes.append(contentsOf: $0) }
+        s.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }
 
     mutating func int<T: BinaryInteger>(_ value: T) {
-        if value == 0 {
-            bytes.append(0x30)
-            return
-        }
         var magnitude = UInt64(value.magnitude)
-        if value < 0 { bytes.append(0x2D) }
-        // Up to 20 digits, written backwards into a small stack buffer.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var i = 20
-            while magnitude > 0 {
-                i -= 1
-                digits[i] = 0x30 &+ UInt8(magnitude % 10)
-                magnitude /= 10
+        reserve(21)
+        let negative = value < 0
+        storage.withUnsafeMutableBufferPointer { out in
+            var at = count
+            if negative {
+                out[at] = 0x2D
+                at += 1
             }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[i..<20]))
+            // Digits counted first, then written from the last one back.
+            var digits = 1
+            var rest = magnitude / 10
+            while rest > 0 {
+                digits += 1
+                rest /= 10
+            }
+            var i = at + digits
+            repeat {
+                i -= 1
+                out[i] = 0x30 &+ UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            count = at + digits
         }
     }
 
@@ -40,32 +81,53 @@ struct JSONWriter {
     /// A JSON string literal with the escapes of `Format.jsonString`.
     mutating func string(_ s: String) {
         var s = s
-        bytes.append(0x22)
+        append(0x22)
         s.withUTF8 { utf8 in
+            guard let base = utf8.baseAddress else { return }
+            let raw = UnsafeRawPointer(base)
+            let count = utf8.count
             var start = 0
-            for i in 0..<utf8.count {
-                let b = utf8[i]
+            var i = 0
+            while i < count {
+                // Eight bytes at a time while none of them needs an escape (the usual case).
+                if i &+ 8 <= count && !Self.mayNeedEscape(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
+                    i &+= 8
+                    continue
+                }
+                let b = base[i]
+                i &+= 1
                 guard b < 0x20 || b == 0x22 || b == 0x5C else { continue }
-                if start < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<i])) }
-                start = i + 1
+                if start < i - 1 { append(UnsafeRawBufferPointer(start: raw + start, count: i - 1 - start)) }
+                start = i
                 switch b {
-                case 0x22: raw("\\\"")
-                case 0x5C: raw("\\\\")
-                case 0x0A: raw("\\n")
-                case 0x0D: raw("\\r")
-                case 0x09: raw("\\t")
+                case 0x22: self.raw("\\\"")
+                case 0x5C: self.raw("\\\\")
+                case 0x0A: self.raw("\\n")
+                case 0x0D: self.raw("\\r")
+                case 0x09: self.raw("\\t")
                 default:
                     let hex: StaticString = "0123456789abcdef"
-                    raw("\\u00")
-                    hex.withUTF8Buffer { h in
-                        bytes.append(h[Int(b >> 4)])
-                        bytes.append(h[Int(b & 0xf)])
-                    }
+                    self.raw("\\u00")
+                    append(hex.utf8Start[Int(b >> 4)])
+                    append(hex.utf8Start[Int(b & 0xf)])
                 }
             }
-            if start < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<utf8.count])) }
+            if start < count { append(UnsafeRawBufferPointer(start: raw + start, count: count - start)) }
         }
-        bytes.append(0x22)
+        append(0x22)
+    }
+
+    /// Whether any of the eight bytes of `w` is below 0x20, a quote or a backslash (exact as a whole-word
+    /// test: the "has zero byte" / "has byte less than" bit tricks).
+    @inline(__always) static func mayNeedEscape(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let control = (w &- ones &* 0x20) & ~w & highs
+        let q = w ^ (ones &* 0x22)
+        let quote = (q &- ones) & ~q & highs
+        let b = w ^ (ones &* 0x5C)
+        let backslash = (b &- ones) & ~b & highs
+        return control | quote | backslash != 0
     }
 
     mutating func stringOrNull(_ s: String?) {
@@ -73,5 +135,5 @@ struct JSONWriter {
     }
 
     /// The bytes as a `String` (they are valid UTF-8: every piece came from a `String` or ASCII).
-    var text: String { String(decoding: bytes, as: UTF8.self) }
+    var text: String { String(decoding: storage[0..<count], as: UTF8.self) }
 }

@@ -85,43 +85,90 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         self.init(ipv6High: hi, low: lo)
     }
 
-    /// Dotted quad for IPv4, RFC 5952 canonical text for IPv6.
+    /// Dotted quad for IPv4, RFC 5952 canonical text for IPv6. Written byte by byte into the
+    /// string's own storage (one allocation at most; reports format every address they print).
     public var description: String {
-        if !isIPv6 {
-            let v = ipv4Value
-            return "\(v >> 24).\(v >> 16 & 0xff).\(v >> 8 & 0xff).\(v & 0xff)"
-        }
-        // RFC 5952 §5: IPv4-mapped addresses (::ffff:0:0/96) in mixed notation, as inet_ntop prints them.
-        if high == 0 && low >> 32 == 0xffff {
-            let v = UInt32(truncatingIfNeeded: low)
-            return "::ffff:\(v >> 24).\(v >> 16 & 0xff).\(v >> 8 & 0xff).\(v & 0xff)"
-        }
-        var groups = [UInt16](repeating: 0, count: 8)
-        for i in 0..<4 { groups[i] = UInt16(truncatingIfNeeded: high >> UInt64(48 - 16 * i)) }
-        for i in 0..<4 { groups[4 + i] = UInt16(truncatingIfNeeded: low >> UInt64(48 - 16 * i)) }
-        // Longest run of zero groups (length >= 2) becomes "::".
-        var bestStart = -1, bestLength = 0, runStart = -1
-        for i in 0...8 {
-            if i < 8 && groups[i] == 0 {
-                if runStart < 0 { runStart = i }
-            } else if runStart >= 0 {
-                if i - runStart > bestLength { bestStart = runStart; bestLength = i - runStart }
-                runStart = -1
+        String(unsafeUninitializedCapacity: 48) { buffer in
+            var out = TextBytes(base: buffer.baseAddress!)
+            if !isIPv6 {
+                out.dotted(ipv4Value)
+                return out.count
             }
-        }
-        if bestLength < 2 { bestStart = -1 }
-        var out = ""
-        var i = 0
-        while i < 8 {
-            if i == bestStart {
-                out += "::"
-                i += bestLength
-                continue
+            // RFC 5952 §5: IPv4-mapped addresses (::ffff:0:0/96) in mixed notation, as inet_ntop prints them.
+            if high == 0 && low >> 32 == 0xffff {
+                for byte in "::ffff:".utf8 { out.put(byte) }
+                out.dotted(UInt32(truncatingIfNeeded: low))
+                return out.count
             }
-            if !out.isEmpty && !out.hasSuffix(":") { out += ":" }
-            out += String(groups[i], radix: 16)
-            i += 1
+            let high = high, low = low
+            func group(_ i: Int) -> UInt16 {
+                UInt16(truncatingIfNeeded: (i < 4 ? high : low) >> UInt64(48 - 16 * (i & 3)))
+            }
+            // Longest run of zero groups (length >= 2, the first of equals) becomes "::".
+            var bestStart = -1, bestLength = 0, runStart = -1
+            for i in 0...8 {
+                if i < 8 && group(i) == 0 {
+                    if runStart < 0 { runStart = i }
+                } else if runStart >= 0 {
+                    if i - runStart > bestLength { bestStart = runStart; bestLength = i - runStart }
+                    runStart = -1
+                }
+            }
+            if bestLength < 2 { bestStart = -1 }
+            var i = 0
+            while i < 8 {
+                if i == bestStart {
+                    out.put(0x3A)
+                    out.put(0x3A)
+                    i += bestLength
+                    continue
+                }
+                if out.count > 0 && out.last != 0x3A { out.put(0x3A) }
+                out.hex(group(i))
+                i += 1
+            }
+            return out.count
         }
-        return out
+    }
+}
+
+/// Bytes of an address's text, written into a string's uninitialized storage.
+private struct TextBytes {
+    let base: UnsafeMutablePointer<UInt8>
+    var count = 0
+
+    var last: UInt8 { base[count - 1] }
+
+    mutating func put(_ byte: UInt8) {
+        base[count] = byte
+        count += 1
+    }
+
+    mutating func decimal(_ octet: UInt32) {
+        if octet >= 100 { put(0x30 &+ UInt8(octet / 100)) }
+        if octet >= 10 { put(0x30 &+ UInt8(octet / 10 % 10)) }
+        put(0x30 &+ UInt8(octet % 10))
+    }
+
+    mutating func dotted(_ v: UInt32) {
+        decimal(v >> 24)
+        put(0x2E)
+        decimal(v >> 16 & 0xff)
+        put(0x2E)
+        decimal(v >> 8 & 0xff)
+        put(0x2E)
+        decimal(v & 0xff)
+    }
+
+    /// Lowercase hex without leading zeros.
+    mutating func hex(_ g: UInt16) {
+        var shift: UInt16 = 12
+        while shift > 0 && (g >> shift) & 0xf == 0 { shift -= 4 }
+        while true {
+            let digit = UInt8((g >> shift) & 0xf)
+            put(digit < 10 ? 0x30 &+ digit : 0x57 &+ digit)
+            if shift == 0 { break }
+            shift -= 4
+        }
     }
 }

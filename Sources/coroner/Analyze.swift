@@ -93,8 +93,8 @@ struct Analyze: ParsableCommand {
         var captures: [CaptureReport] = []
         for (index, path) in files.enumerated() {
             progress.start(path: path)
-            let report = Analyzer.track(path: path, captureIndex: index, options: options, progress: progress.update) { finished in
-                output.submit(finished, captureFile: path)
+            let report = Analyzer.track(path: path, captureIndex: index, options: options, progress: progress.update) { (finished: consuming FinishedConnection) in
+                output.submit(consume finished, captureFile: path)
             }
             output.drain()
             progress.finish()

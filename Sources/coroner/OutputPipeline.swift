@@ -33,8 +33,8 @@ final class OutputPipeline: @unchecked Sendable {
     }
 
     /// Hands one finished connection over; blocks while `capacity` batches are still waiting.
-    func submit(_ finished: FinishedConnection, captureFile: String) {
-        batch.append((finished, captureFile))
+    func submit(_ finished: consuming FinishedConnection, captureFile: String) {
+        batch.append((consume finished, captureFile))
         if batch.count >= batchSize { flush() }
     }
 

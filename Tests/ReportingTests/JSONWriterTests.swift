@@ -1,0 +1,34 @@
+@testable import Reporting
+import TestSupport
+import Testing
+
+@Suite("JSONWriter: the streaming JSON bytes")
+struct JSONWriterTests {
+    @Test("strings are escaped exactly as Format.jsonString escapes them, at every position in the 8-byte scan")
+    func escapesLikeFormat() {
+        var rng = SeededRandom(seed: 3)
+        // Plain text, every character that needs an escape, DEL, and multi-byte UTF-8.
+        let alphabet: [Character] = Array("abc XYZ09.:") + ["\"", "\\", "\n", "\r", "\t", "\u{1}", "\u{1F}", "\u{7F}",
+                                                              "é", "→", "🙂", "\u{0}"]
+        for length in 0..<40 {
+            for _ in 0..<50 {
+                let s = String((0..<length).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] })
+                var out = JSONWriter(capacity: 8)  // small, so growth is exercised too
+                out.string(s)
+                #expect(out.text == Format.jsonString(s), "\(Array(s.utf8))")
+            }
+        }
+    }
+
+    @Test("integers print as their description, including the extremes")
+    func integers() {
+        var out = JSONWriter(capacity: 8)
+        let values: [Int] = [0, 7, -7, 10, 99, 100, 12_345, Int.max, Int.min + 1, -1_000_000]
+        for (i, v) in values.enumerated() {
+            if i > 0 { out.raw(",") }
+            out.int(v)
+        }
+        out.int(UInt64.max)
+        #expect(out.text == values.map(String.init).joined(separator: ",") + "\(UInt64.max)")
+    }
+}
