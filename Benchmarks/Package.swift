@@ -2,8 +2,10 @@
 // Micro-benchmarks of coroner's per-packet hot path (package-benchmark). A separate package so the
 // main one does not depend on it. Run from this directory:
 //   swift package benchmark                                  # run and print
-//   swift package benchmark baseline check --check-absolute-path Thresholds/6.3   # compare with checked-in thresholds
-//   swift package --allow-writing-to-package-directory benchmark --format metricP90AbsoluteThresholds --path Thresholds/6.3
+//   swift package --allow-writing-to-package-directory benchmark thresholds update --path Thresholds/6.3
+// The thresholds are p90 values written by `thresholds update`; compare a new run's printed
+// `Malloc (total)` with them. (`benchmark thresholds check --path DIR` in benchmark 1.38.1 answers "Could
+// not find any matching absolute thresholds" even for a directory `thresholds update` has just written.)
 import PackageDescription
 
 let package = Package(
