@@ -46,6 +46,17 @@ public enum Format {
     /// RFC 3339 UTC with microseconds: "2026-11-21T07:51:26.123456Z". Fills 27 bytes directly (it runs
     /// for every timestamp in every report).
     public static func rfc3339(_ t: Timestamp) -> String {
+        var year: Int64 = 0
+        let text = String(unsafeUninitializedCapacity: 27) { buffer in
+            year = rfc3339(t, into: buffer.baseAddress!)
+            return (0...9999).contains(year) ? 27 : 0
+        }
+        return text.isEmpty ? "\(year)-??" : text
+    }
+
+    /// Writes the 27 bytes of `rfc3339(t)` at `out` and returns the year; when the year is outside
+    /// 0...9999 nothing is written.
+    static func rfc3339(_ t: Timestamp, into out: UnsafeMutablePointer<UInt8>) -> Int64 {
         let ns = t.rawValue
         var seconds = ns / 1_000_000_000
         var nanos = ns % 1_000_000_000
@@ -64,24 +75,22 @@ public enum Format {
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         if month <= 2 { year += 1 }
-        guard (0...9999).contains(year) else { return "\(year)-??" }
-        return String(unsafeUninitializedCapacity: 27) { buffer in
-            func put(_ value: Int64, _ width: Int, at offset: Int) {
-                var v = value
-                for i in stride(from: offset + width - 1, through: offset, by: -1) {
-                    buffer[i] = UInt8(truncatingIfNeeded: 48 + v % 10)
-                    v /= 10
-                }
+        guard (0...9999).contains(year) else { return year }
+        func put(_ value: Int64, _ width: Int, at offset: Int) {
+            var v = value
+            for i in stride(from: offset + width - 1, through: offset, by: -1) {
+                out[i] = UInt8(truncatingIfNeeded: 48 + v % 10)
+                v /= 10
             }
-            put(year, 4, at: 0); buffer[4] = 45  // -
-            put(month, 2, at: 5); buffer[7] = 45
-            put(day, 2, at: 8); buffer[10] = 84  // T
-            put(rem / 3600, 2, at: 11); buffer[13] = 58  // :
-            put(rem % 3600 / 60, 2, at: 14); buffer[16] = 58
-            put(rem % 60, 2, at: 17); buffer[19] = 46  // .
-            put(nanos / 1000, 6, at: 20); buffer[26] = 90  // Z
-            return 27
         }
+        put(year, 4, at: 0); out[4] = 45  // -
+        put(month, 2, at: 5); out[7] = 45
+        put(day, 2, at: 8); out[10] = 84  // T
+        put(rem / 3600, 2, at: 11); out[13] = 58  // :
+        put(rem % 3600 / 60, 2, at: 14); out[16] = 58
+        put(rem % 60, 2, at: 17); out[19] = 46  // .
+        put(nanos / 1000, 6, at: 20); out[26] = 90  // Z
+        return year
     }
 
     /// JSON string literal with escapes.
@@ -108,3 +117,4 @@ public enum Format {
         return out
     }
 }
+

@@ -1,3 +1,5 @@
+import WireFormat
+
 /// A JSON text being built as UTF-8 bytes: appends without `String` interpolation, so writing a
 /// connection costs a few copies of its bytes rather than a `String` growth per fragment. The
 /// storage is kept at full length and written through its pointer (`count` bytes are in use), so an
@@ -77,6 +79,34 @@ struct JSONWriter {
     }
 
     mutating func bool(_ value: Bool) { value ? raw("true") : raw("false") }
+
+    /// A JSON string of `Format.rfc3339(t)`, written in place.
+    mutating func timestamp(_ t: Timestamp) {
+        reserve(29)
+        var year: Int64 = 0
+        let at = count
+        storage.withUnsafeMutableBufferPointer { year = Format.rfc3339(t, into: $0.baseAddress! + at + 1) }
+        guard (0...9999).contains(year) else { return string(Format.rfc3339(t)) }
+        storage[at] = 0x22
+        storage[at + 28] = 0x22
+        count = at + 29
+    }
+
+    /// `Format.fixedSeconds(nanoseconds:)`: seconds with six decimals, written in place.
+    mutating func fixedSeconds(nanoseconds ns: Int64) {
+        if ns < 0 { append(0x2D) }
+        let micros = (ns.magnitude + 500) / 1000
+        int(micros / 1_000_000)
+        append(0x2E)
+        var fraction = micros % 1_000_000
+        reserve(6)
+        let at = count
+        for i in stride(from: 5, through: 0, by: -1) {
+            storage[at + i] = 0x30 &+ UInt8(fraction % 10)
+            fraction /= 10
+        }
+        count = at + 6
+    }
 
     /// A JSON string literal with the escapes of `Format.jsonString`.
     mutating func string(_ s: String) {

@@ -7,7 +7,14 @@ import WireFormat
 /// is finished so the big tracking record can be released.
 public struct ConnectionRow: Sendable {
     public struct Side: Sendable { public var ip: String; public var port: Int }
-    public struct EvidenceLine: Sendable { public var packet: Int; public var time: String; public var from: String?; public var what: String }
+    public struct EvidenceLine: Sendable {
+        public var packet: Int
+        public var timestamp: Timestamp
+        public var from: String?
+        public var what: String
+        /// RFC 3339 text of `timestamp` (formatted when asked: JSON writes it in place).
+        public var time: String { Format.rfc3339(timestamp) }
+    }
     public struct AppLine: Sendable { public var linux: String; public var windows: String; public var detail: String }
     public struct LadderLine: Sendable {
         public var packet: Int
@@ -30,8 +37,11 @@ public struct ConnectionRow: Sendable {
     public var roleEvidence: String
     public var firstPacket: Int
     public var lastPacket: Int
-    public var start: String
-    public var end: String
+    public var startTime: Timestamp
+    public var endTime: Timestamp
+    /// RFC 3339 text of the first and last packet's times (formatted when asked: JSON writes them in place).
+    public var start: String { Format.rfc3339(startTime) }
+    public var end: String { Format.rfc3339(endTime) }
     public var durationNanoseconds: Int64
     public var packetsClient: UInt64
     public var packetsServer: UInt64
@@ -73,8 +83,8 @@ public struct ConnectionRow: Sendable {
         roleEvidence = c.roleEvidence.rawValue
         firstPacket = c.firstPacket
         lastPacket = c.lastPacket
-        start = Format.rfc3339(c.start)
-        end = Format.rfc3339(c.end)
+        startTime = c.start
+        endTime = c.end
         durationNanoseconds = c.start.nanoseconds(to: c.end)
         packetsClient = c.clientSide.packets
         packetsServer = c.serverSide.packets
@@ -90,7 +100,7 @@ public struct ConnectionRow: Sendable {
         explanation = Words.explanation(v, c)
         advice = v.advice.map(Words.advice)
         evidence = v.reasons.map { r in
-            EvidenceLine(packet: r.packet, time: Format.rfc3339(r.time), from: r.from?.rawValue, what: Words.evidence(r, c))
+            EvidenceLine(packet: r.packet, timestamp: r.time, from: r.from?.rawValue, what: Words.evidence(r, c))
         }
         clientView = v.clientView.map { AppLine(linux: $0.result.linux, windows: $0.result.windows, detail: Words.appDetail($0, side: .client, v, c)) }
         serverView = v.serverView.map { AppLine(linux: $0.result.linux, windows: $0.result.windows, detail: Words.appDetail($0, side: .server, v, c)) }

@@ -1,6 +1,7 @@
 @testable import Reporting
 import TestSupport
 import Testing
+import WireFormat
 
 @Suite("JSONWriter: the streaming JSON bytes")
 struct JSONWriterTests {
@@ -30,5 +31,20 @@ struct JSONWriterTests {
         }
         out.int(UInt64.max)
         #expect(out.text == values.map(String.init).joined(separator: ",") + "\(UInt64.max)")
+    }
+
+    @Test("timestamps and seconds are written in place exactly as Format formats them, from Int64.min to Int64.max")
+    func timesLikeFormat() {
+        var rng = SeededRandom(seed: 9)
+        var values: [Int64] = [0, -1, 1, 999, -999_999_999, Int64.max, Int64.min + 1, Int64.min]
+        for _ in 0..<2000 { values.append(Int64(bitPattern: rng.next()) >> Int64(rng.next() % 40)) }
+        for v in values {
+            var out = JSONWriter(capacity: 8)
+            out.timestamp(Timestamp(rawValue: v))
+            out.raw(" ")
+            out.fixedSeconds(nanoseconds: v)
+            #expect(out.text == Format.jsonString(Format.rfc3339(Timestamp(rawValue: v))) + " "
+                + Format.fixedSeconds(nanoseconds: v), "\(v)")
+        }
     }
 }
