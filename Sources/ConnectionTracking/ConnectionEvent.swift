@@ -32,7 +32,7 @@ public struct ConnectionEvent: Sendable, Hashable {
         case spontaneousSYNACK = "spontaneous_syn_ack"
         case multipleFlags = "multiple_flags"
     }
-    // Stored widest first: 40 bytes a event instead of 56 with the fields in reading order.
+    // Stored widest first: 40 bytes an event instead of 56 with the fields in reading order.
     public var packet: Int
     public var time: Timestamp
     /// A number that qualifies the event: bytes, window, count, TTL, ICMP type/code... (kind-specific).

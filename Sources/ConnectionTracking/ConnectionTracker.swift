@@ -163,16 +163,9 @@ public struct ConnectionTracker {
     func splitReason(slot i: Int, packet: TCPPacketSummary, source: Endpoint, time: Timestamp) -> FinishReason? {
         let flags = packet.flags
         let isBareSYN = flags.contains(.syn) && !flags.contains(.ack) && !flags.contains(.rst)
-        if slots[i].endingKnown {
-            if isBareSYN { return slots[i].finishReason }
-            let linger = slots[i].clientSide.state == .reset || slots[i].serverSide.state == .reset
-                ? configuration.resetLinger : configuration.closeLinger
-            if slots[i].endingKnownTime.nanoseconds(to: time) > linger.rawValue { return slots[i].finishReason }
-            return nil
-        }
-        let idle = slots[i].end.nanoseconds(to: time)
-        if idle > configuration.idleTimeout.rawValue { return .idle }
-        if idle > configuration.giveUpTimeout.rawValue && isWaitingForAnswer(slot: i) { return .gaveUp }
+        if slots[i].endingKnown && isBareSYN { return slots[i].finishReason }
+        if let reason = expiry(slot: i, now: time) { return reason }
+        if slots[i].endingKnown { return nil }  // within its linger: a stray packet
         guard isBareSYN || slots[i].clientSide.state == .synSent else { return nil }
         let fromClient = slots[i].client == source
         let clientSawSYN = slots[i].clientSide.sawSYN
@@ -196,24 +189,26 @@ public struct ConnectionTracker {
     mutating func sweep(now: Timestamp, finished: (consuming Connection) -> Void) {
         guard !index.isEmpty else { return }
         for i in slots.indices where live[i] {
-            // Fields read in place: `let c = slots[i]` would copy (and retain) every connection each sweep.
-            if slots[i].endingKnown {
-                let linger = slots[i].clientSide.state == .reset || slots[i].serverSide.state == .reset
-                    ? configuration.resetLinger : configuration.closeLinger
-                if slots[i].endingKnownTime.nanoseconds(to: now) > linger.rawValue {
-                    remove(slot: i, finished: finished)
-                }
-            } else {
-                let idle = slots[i].end.nanoseconds(to: now)
-                if idle > configuration.idleTimeout.rawValue {
-                    slots[i].finishReason = .idle
-                    remove(slot: i, finished: finished)
-                } else if idle > configuration.giveUpTimeout.rawValue && isWaitingForAnswer(slot: i) {
-                    slots[i].finishReason = .gaveUp
-                    remove(slot: i, finished: finished)
-                }
+            if let reason = expiry(slot: i, now: now) {
+                slots[i].finishReason = reason
+                remove(slot: i, finished: finished)
             }
         }
+    }
+
+    /// Why the connection in slot `i` is over by `now`, whatever comes next: its ending is known and the
+    /// linger has passed (its own finish reason), it idled out, or a sender gave up; nil while it may
+    /// go on. Reads the slot in place (`let c = slots[i]` would copy and retain every connection).
+    @inline(__always) func expiry(slot i: Int, now: Timestamp) -> FinishReason? {
+        if slots[i].endingKnown {
+            let linger = slots[i].clientSide.state == .reset || slots[i].serverSide.state == .reset
+                ? configuration.resetLinger : configuration.closeLinger
+            return slots[i].endingKnownTime.nanoseconds(to: now) > linger.rawValue ? slots[i].finishReason : nil
+        }
+        let idle = slots[i].end.nanoseconds(to: now)
+        if idle > configuration.idleTimeout.rawValue { return .idle }
+        if idle > configuration.giveUpTimeout.rawValue && isWaitingForAnswer(slot: i) { return .gaveUp }
+        return nil
     }
 
     /// Whether the connection in slot `i` ended its traffic waiting for an answer: its SYN was never

@@ -149,15 +149,14 @@ public struct ZeekState: Sendable {
         packets &+= 1
         // Work on the two sides moved out of `self` (no copy of their buffers, no overlapping access).
         var sender = Side(), peer = Side()
-        if fromOriginator {
-            swap(&sender, &originator)
-            swap(&peer, &responder)
-        } else {
-            swap(&sender, &responder)
-            swap(&peer, &originator)
-        }
+        exchangeSides(&sender, &peer, senderIsOriginator: fromOriginator)
         process(p, sender: &sender, peer: &peer, isOriginator: fromOriginator)
-        if fromOriginator {
+        exchangeSides(&sender, &peer, senderIsOriginator: fromOriginator)  // and back
+    }
+
+    /// Swaps `sender` and `peer` with the stored sides they stand for (its own inverse).
+    @inline(__always) private mutating func exchangeSides(_ sender: inout Side, _ peer: inout Side, senderIsOriginator: Bool) {
+        if senderIsOriginator {
             swap(&sender, &originator)
             swap(&peer, &responder)
         } else {

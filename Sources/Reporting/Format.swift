@@ -36,27 +36,23 @@ public enum Format {
 
     /// Seconds with fixed precision for machine output ("2.500000").
     public static func fixedSeconds(nanoseconds ns: Int64) -> String {
-        let sign = ns < 0 ? "-" : ""
-        let a = ns.magnitude
-        let micros = (a + 500) / 1000
-        let frac = String(micros % 1_000_000)
-        return "\(sign)\(micros / 1_000_000).\(String(repeating: "0", count: 6 - frac.count))\(frac)"
+        var out = JSONWriter(capacity: 32)
+        out.fixedSeconds(nanoseconds: ns)
+        return out.text
     }
 
     /// RFC 3339 UTC with microseconds: "2026-11-21T07:51:26.123456Z". Fills 27 bytes directly (it runs
     /// for every timestamp in every report).
     public static func rfc3339(_ t: Timestamp) -> String {
-        var year: Int64 = 0
-        let text = String(unsafeUninitializedCapacity: 27) { buffer in
-            year = rfc3339(t, into: buffer.baseAddress!)
-            return (0...9999).contains(year) ? 27 : 0
+        String(unsafeUninitializedCapacity: 27) { buffer in
+            rfc3339(t, into: buffer.baseAddress!)
+            return 27
         }
-        return text.isEmpty ? "\(year)-??" : text
     }
 
-    /// Writes the 27 bytes of `rfc3339(t)` at `out` and returns the year; when the year is outside
-    /// 0...9999 nothing is written.
-    static func rfc3339(_ t: Timestamp, into out: UnsafeMutablePointer<UInt8>) -> Int64 {
+    /// Writes the 27 bytes of `rfc3339(t)` at `out`. Nanoseconds in an Int64 span the years 1677 to
+    /// 2262, so the year always has four digits.
+    static func rfc3339(_ t: Timestamp, into out: UnsafeMutablePointer<UInt8>) {
         let ns = t.rawValue
         var seconds = ns / 1_000_000_000
         var nanos = ns % 1_000_000_000
@@ -75,7 +71,6 @@ public enum Format {
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         if month <= 2 { year += 1 }
-        guard (0...9999).contains(year) else { return year }
         func put(_ value: Int64, _ width: Int, at offset: Int) {
             var v = value
             for i in stride(from: offset + width - 1, through: offset, by: -1) {
@@ -90,7 +85,6 @@ public enum Format {
         put(rem % 3600 / 60, 2, at: 14); out[16] = 58
         put(rem % 60, 2, at: 17); out[19] = 46  // .
         put(nanos / 1000, 6, at: 20); out[26] = 90  // Z
-        return year
     }
 
     /// JSON string literal with escapes.
@@ -117,4 +111,3 @@ public enum Format {
         return out
     }
 }
-

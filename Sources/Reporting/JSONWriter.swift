@@ -83,16 +83,14 @@ struct JSONWriter {
     /// A JSON string of `Format.rfc3339(t)`, written in place.
     mutating func timestamp(_ t: Timestamp) {
         reserve(29)
-        var year: Int64 = 0
         let at = count
-        storage.withUnsafeMutableBufferPointer { year = Format.rfc3339(t, into: $0.baseAddress! + at + 1) }
-        guard (0...9999).contains(year) else { return string(Format.rfc3339(t)) }
+        storage.withUnsafeMutableBufferPointer { Format.rfc3339(t, into: $0.baseAddress! + at + 1) }
         storage[at] = 0x22
         storage[at + 28] = 0x22
         count = at + 29
     }
 
-    /// `Format.fixedSeconds(nanoseconds:)`: seconds with six decimals, written in place.
+    /// Seconds with six decimals ("0.001500"), written in place (`Format.fixedSeconds` is this).
     mutating func fixedSeconds(nanoseconds ns: Int64) {
         if ns < 0 { append(0x2D) }
         let micros = (ns.magnitude + 500) / 1000

@@ -132,13 +132,7 @@ public struct PcapngBuilder: Sendable {
     public mutating func enhancedPacket(_ record: PcapRecord, resolution: UInt8? = nil) {
         var body = ByteSink(bigEndian: bigEndian)
         body.u32(UInt32(truncatingIfNeeded: record.interface))
-        let units = Self.units(record.timestamp, resolution: resolution)
-        body.u32(UInt32(truncatingIfNeeded: units >> 32))
-        body.u32(UInt32(truncatingIfNeeded: units))
-        body.u32(UInt32(truncatingIfNeeded: record.bytes.count))
-        body.u32(UInt32(truncatingIfNeeded: record.wireLength))
-        body.bytes += record.bytes
-        body.pad()
+        Self.timedPacket(record, resolution: resolution, into: &body)
         block(type: 6, body: body.bytes)
     }
 
@@ -156,6 +150,12 @@ public struct PcapngBuilder: Sendable {
         var body = ByteSink(bigEndian: bigEndian)
         body.u16(UInt16(truncatingIfNeeded: record.interface))
         body.u16(0)  // drops count
+        Self.timedPacket(record, resolution: resolution, into: &body)
+        block(type: 2, body: body.bytes)
+    }
+
+    /// The part enhanced and obsolete packet blocks share: timestamp, lengths, data, padding.
+    static func timedPacket(_ record: PcapRecord, resolution: UInt8?, into body: inout ByteSink) {
         let units = Self.units(record.timestamp, resolution: resolution)
         body.u32(UInt32(truncatingIfNeeded: units >> 32))
         body.u32(UInt32(truncatingIfNeeded: units))
@@ -163,7 +163,6 @@ public struct PcapngBuilder: Sendable {
         body.u32(UInt32(truncatingIfNeeded: record.wireLength))
         body.bytes += record.bytes
         body.pad()
-        block(type: 2, body: body.bytes)
     }
 
     /// Appends any block; `body` is padded to a multiple of 4.

@@ -6,8 +6,8 @@ import WireFormat
 
 /// Diagnoses finished connections and turns them into report rows and JSON on a second thread, so
 /// the diagnosis, the words and the output (most of the work per connection) overlap with reading and
-/// tracking. Connections travel in batches (one hand-over and one wake-up per `batchSize`, not per connection). Order is kept (one
-/// serial queue); memory stays bounded (at most `capacity` batches wait).
+/// tracking. Connections travel in batches (one hand-over and one wake-up per `batchSize`, not per
+/// connection). Order is kept (one serial queue); memory stays bounded (at most `capacity` batches wait).
 final class OutputPipeline: @unchecked Sendable {
     private let queue = DispatchQueue(label: "coroner.output")
     private let slots: DispatchSemaphore
@@ -40,10 +40,9 @@ final class OutputPipeline: @unchecked Sendable {
 
     private func flush() {
         guard !batch.isEmpty else { return }
-        var next: [(FinishedConnection, String)] = []
-        next.reserveCapacity(batchSize)
-        swap(&next, &batch)
-        let full = next
+        let full = batch
+        batch = []
+        batch.reserveCapacity(batchSize)
         slots.wait()
         queue.async { [self] in
             defer { slots.signal() }

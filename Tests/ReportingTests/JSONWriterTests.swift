@@ -33,18 +33,25 @@ struct JSONWriterTests {
         #expect(out.text == values.map(String.init).joined(separator: ",") + "\(UInt64.max)")
     }
 
-    @Test("timestamps and seconds are written in place exactly as Format formats them, from Int64.min to Int64.max")
+    @Test("timestamps are written in place exactly as Format.rfc3339 formats them, and seconds with six decimals, from Int64.min to Int64.max")
     func timesLikeFormat() {
         var rng = SeededRandom(seed: 9)
-        var values: [Int64] = [0, -1, 1, 999, -999_999_999, Int64.max, Int64.min + 1, Int64.min]
+        var values: [Int64] = [0, -1, 1, 499, 500, 999, -999_999_999, 2_500_000_000, Int64.max, Int64.min + 1, Int64.min]
         for _ in 0..<2000 { values.append(Int64(bitPattern: rng.next()) >> Int64(rng.next() % 40)) }
+        /// Seconds rounded to microseconds, spelled out independently of JSONWriter (which Format.fixedSeconds uses).
+        func sixDecimals(_ ns: Int64) -> String {
+            let micros = (ns.magnitude + 500) / 1000
+            let fraction = String(micros % 1_000_000)
+            return (ns < 0 ? "-" : "") + "\(micros / 1_000_000)." + String(repeating: "0", count: 6 - fraction.count) + fraction
+        }
         for v in values {
             var out = JSONWriter(capacity: 8)
             out.timestamp(Timestamp(rawValue: v))
             out.raw(" ")
             out.fixedSeconds(nanoseconds: v)
-            #expect(out.text == Format.jsonString(Format.rfc3339(Timestamp(rawValue: v))) + " "
-                + Format.fixedSeconds(nanoseconds: v), "\(v)")
+            #expect(out.text == Format.jsonString(Format.rfc3339(Timestamp(rawValue: v))) + " " + sixDecimals(v), "\(v)")
         }
+        #expect(Format.fixedSeconds(nanoseconds: 499) == "0.000000" && Format.fixedSeconds(nanoseconds: 500) == "0.000001")
+        #expect(Format.fixedSeconds(nanoseconds: -1_500_000) == "-0.001500")
     }
 }
