@@ -487,6 +487,7 @@ extension Connection {
             return
         }
         if tailPackets.count < Self.tailCapacity {
+            if tailPackets.isEmpty { tailPackets.reserveCapacity(Self.tailCapacity) }
             tailPackets.append(row)
         } else {
             tailPackets[tailNext] = row

@@ -65,6 +65,7 @@ public struct Connection: Sendable {
     public var events: [ConnectionEvent] = []
     public var eventsDropped = 0
     public static let maximumEvents = 96
+    static let initialEventCapacity = 16
     public var icmpErrors: [ICMPRecord] = []
     /// The first packets of the connection (for ladder diagrams).
     public var headPackets: [PacketRecord] = []
@@ -147,7 +148,10 @@ public struct Connection: Sendable {
     }
 
     mutating func record(_ event: ConnectionEvent) {
-        if events.count < Self.maximumEvents { events.append(event) } else { eventsDropped += 1 }
+        guard events.count < Self.maximumEvents else { eventsDropped += 1; return }
+        // One allocation covers a typical connection's events (handshake, data, FINs, ACKs of FINs).
+        if events.isEmpty { events.reserveCapacity(Self.initialEventCapacity) }
+        events.append(event)
     }
 }
 

@@ -127,15 +127,49 @@ public struct ZeekState: Sendable {
 
     var originator = Side()
     var responder = Side()
-    /// Letters already logged once (Zeek `hist_seen`); not swapped on a flip, as in Zeek.
-    var seen: UInt32 = 0
-    /// Which directions have sent their first packet, and whether the connection began mid-stream
-    /// (Zeek `first_packet_seen`, `is_partial`).
-    var firstPacketFromOriginator = false
-    var firstPacketFromResponder = false
-    var isPartial = false
-    var packets = 0
-    public private(set) var history = ""
+    var common = Common()
+
+    /// The connection-wide part: kept apart from the two sides so that a packet works on its sender's
+    /// and its peer's side in place (three distinct stored properties, no copies, no swaps).
+    struct Common: Sendable {
+        /// Letters already logged once (Zeek `hist_seen`); not swapped on a flip, as in Zeek.
+        var seen: UInt32 = 0
+        /// Which directions have sent their first packet, and whether the connection began mid-stream
+        /// (Zeek `first_packet_seen`, `is_partial`).
+        var firstPacketFromOriginator = false
+        var firstPacketFromResponder = false
+        var isPartial = false
+        var packets = 0
+        var history = HistoryLetters()
+    }
+
+    /// The history letters (ASCII), inline up to `inlineCapacity`: appending never allocates for a
+    /// usual connection; a longer history (repeated SYNs, many scaled letters) goes on in `overflow`.
+    struct HistoryLetters: Sendable {
+        static let inlineCapacity = 32
+        var inline: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var inlineCount = 0
+        var overflow: [UInt8] = []
+
+        mutating func append(_ letter: UInt8) {
+            if inlineCount < Self.inlineCapacity {
+                withUnsafeMutableBytes(of: &inline) { $0[inlineCount] = letter }
+                inlineCount += 1
+            } else {
+                overflow.append(letter)
+            }
+        }
+
+        var string: String {
+            String(unsafeUninitializedCapacity: inlineCount + overflow.count) { buffer in
+                withUnsafeBytes(of: inline) { letters in
+                    for i in 0..<inlineCount { buffer[i] = letters[i] }
+                }
+                for (i, letter) in overflow.enumerated() { buffer[inlineCount + i] = letter }
+                return inlineCount + overflow.count
+            }
+        }
+    }
 
     public init() {}
 
@@ -145,23 +179,12 @@ public struct ZeekState: Sendable {
     public mutating func observe(_ p: TCPPacketSummary, fromOriginator: Bool, time: Timestamp) {
         // The first packet comes from the responder only when the roles were decided against its
         // direction at creation: Zeek then flips before processing it.
-        if packets == 0 && !fromOriginator { history.append("^") }
-        packets &+= 1
-        // Work on the two sides moved out of `self` (no copy of their buffers, no overlapping access).
-        var sender = Side(), peer = Side()
-        exchangeSides(&sender, &peer, senderIsOriginator: fromOriginator)
-        process(p, sender: &sender, peer: &peer, isOriginator: fromOriginator)
-        exchangeSides(&sender, &peer, senderIsOriginator: fromOriginator)  // and back
-    }
-
-    /// Swaps `sender` and `peer` with the stored sides they stand for (its own inverse).
-    @inline(__always) private mutating func exchangeSides(_ sender: inout Side, _ peer: inout Side, senderIsOriginator: Bool) {
-        if senderIsOriginator {
-            swap(&sender, &originator)
-            swap(&peer, &responder)
+        if common.packets == 0 && !fromOriginator { common.history.append(UInt8(ascii: "^")) }
+        common.packets &+= 1
+        if fromOriginator {
+            common.process(p, sender: &originator, peer: &responder, isOriginator: true)
         } else {
-            swap(&sender, &responder)
-            swap(&peer, &originator)
+            common.process(p, sender: &responder, peer: &originator, isOriginator: false)
         }
     }
 
@@ -169,12 +192,17 @@ public struct ZeekState: Sendable {
     /// the letters logged so far keep their case.
     public mutating func flipRoles() {
         swap(&originator, &responder)
-        swap(&firstPacketFromOriginator, &firstPacketFromResponder)
-        isPartial = false
-        history.append("^")
+        swap(&common.firstPacketFromOriginator, &common.firstPacketFromResponder)
+        common.isPartial = false
+        common.history.append(UInt8(ascii: "^"))
     }
+}
 
-    private mutating func process(_ p: TCPPacketSummary, sender: inout Side, peer: inout Side, isOriginator: Bool) {
+extension ZeekState.Common {
+    typealias Side = ZeekState.Side
+    typealias Mark = ZeekState.Mark
+
+    mutating func process(_ p: TCPPacketSummary, sender: inout Side, peer: inout Side, isOriginator: Bool) {
         let flags = p.flags
         let isSYN = flags.contains(.syn), isFIN = flags.contains(.fin), isRST = flags.contains(.rst)
         let hasACK = flags.contains(.ack)
@@ -194,7 +222,7 @@ public struct ZeekState: Sendable {
 
         // Zero windows are of interest unless they come with or after a RST, or after the peer's FIN.
         if p.window == 0 && !isRST && peer.status != .closed && sender.status != .reset {
-            if sender.zeroWindows.note() { append("W", isOriginator: isOriginator) }
+            if sender.zeroWindows.note() { append(UInt8(ascii: "W"), isOriginator: isOriginator) }
         }
         if isFIN {
             sender.finCount &+= 1
@@ -269,34 +297,34 @@ public struct ZeekState: Sendable {
         let isSYN = flags.contains(.syn), isFIN = flags.contains(.fin), isRST = flags.contains(.rst)
         let controls = (isSYN ? 1 : 0) + (isFIN ? 1 : 0) + (isRST ? 1 : 0)
         if controls > 1 {
-            if isFIN && isRST { _ = mark(Mark.finRst, "I", isOriginator: isOriginator) }
-            else { _ = mark(Mark.multiFlag, "Q", isOriginator: isOriginator) }
+            if isFIN && isRST { _ = mark(Mark.finRst, UInt8(ascii: "I"), isOriginator: isOriginator) }
+            else { _ = mark(Mark.multiFlag, UInt8(ascii: "Q"), isOriginator: isOriginator) }
         } else if isSYN {
-            let letter: Character = flags.contains(.ack) ? "H" : "S"
+            let letter = UInt8(ascii: flags.contains(.ack) ? "H" : "S")
             if mark(Mark.syn, letter, isOriginator: isOriginator) && relativeSeq != side.lastSYN {
                 append(letter, isOriginator: isOriginator)
             }
             side.lastSYN = relativeSeq
         } else if isFIN {
-            if mark(Mark.fin, "F", isOriginator: isOriginator) && relativeSeq &+ length != side.lastFIN {
-                append("F", isOriginator: isOriginator)
+            if mark(Mark.fin, UInt8(ascii: "F"), isOriginator: isOriginator) && relativeSeq &+ length != side.lastFIN {
+                append(UInt8(ascii: "F"), isOriginator: isOriginator)
             }
             side.lastFIN = relativeSeq &+ length
         } else if isRST {
-            if mark(Mark.rst, "R", isOriginator: isOriginator) && relativeSeq != side.lastRST {
-                append("R", isOriginator: isOriginator)
+            if mark(Mark.rst, UInt8(ascii: "R"), isOriginator: isOriginator) && relativeSeq != side.lastRST {
+                append(UInt8(ascii: "R"), isOriginator: isOriginator)
             }
             side.lastRST = relativeSeq
         } else if length > 0 {
-            _ = mark(Mark.data, "D", isOriginator: isOriginator)
+            _ = mark(Mark.data, UInt8(ascii: "D"), isOriginator: isOriginator)
         } else if flags.contains(.ack) {
-            _ = mark(Mark.ack, "A", isOriginator: isOriginator)
+            _ = mark(Mark.ack, UInt8(ascii: "A"), isOriginator: isOriginator)
         }
     }
 
     /// Logs `letter` the first time its kind is seen in this direction; true if it had been seen before
     /// (Zeek `CheckHistory`).
-    private mutating func mark(_ bit: UInt32, _ letter: Character, isOriginator: Bool) -> Bool {
+    private mutating func mark(_ bit: UInt32, _ letter: UInt8, isOriginator: Bool) -> Bool {
         let mask = isOriginator ? bit : bit << 16
         if seen & mask != 0 { return true }
         seen |= mask
@@ -304,12 +332,9 @@ public struct ZeekState: Sendable {
         return false
     }
 
-    private mutating func append(_ letter: Character, isOriginator: Bool) {
-        if isOriginator {
-            history.append(letter)
-        } else {
-            history.append(contentsOf: letter.lowercased())
-        }
+    /// The originator's letters are upper case, the responder's lower case.
+    private mutating func append(_ letter: UInt8, isOriginator: Bool) {
+        history.append(isOriginator ? letter : letter | 0x20)
     }
 
     /// Zeek `update_ack_seq`: the highest acknowledgment of `side`'s data, ignoring a zero ack far ahead.
@@ -319,7 +344,7 @@ public struct ZeekState: Sendable {
         if delta > 0 { side.updateAck(value) }
     }
 
-    private static let tooLargeDelta: Int32 = 1_048_576
+    static let tooLargeDelta: Int32 = 1_048_576
 
     /// Zeek `update_last_seq`: advances the highest sequence sent; data at or below it is a retransmission.
     private mutating func updateLastSeq(_ side: inout Side, pastSegment: UInt32, isSYN: Bool, isFIN: Bool, isRST: Bool,
@@ -334,7 +359,7 @@ public struct ZeekState: Sendable {
         } else if delta > 0 {
             side.updateLast(pastSegment)
         } else if length > 0 {
-            if side.retransmissions.note() { append("T", isOriginator: isOriginator) }
+            if side.retransmissions.note() { append(UInt8(ascii: "T"), isOriginator: isOriginator) }
         }
     }
 
@@ -406,7 +431,7 @@ public struct ZeekState: Sendable {
                 if upTo > side.delivered { gapCount += 1 }
                 if clean {
                     for _ in 0..<gapCount {
-                        if side.gaps.note() { append("G", isOriginator: peerIsOriginator) }
+                        if side.gaps.note() { append(UInt8(ascii: "G"), isOriginator: peerIsOriginator) }
                     }
                 }
             }
@@ -444,7 +469,9 @@ public struct ZeekState: Sendable {
     }
 
     private static let maximumBlocks = 32
+}
 
+extension ZeekState {
     // MARK: - Results
 
     /// Zeek's payload size of one side (TCP_Endpoint `Size`).
@@ -500,5 +527,5 @@ public struct ZeekState: Sendable {
     }
 
     /// The history string as Zeek prints it.
-    public var historyString: String { history }
+    public var historyString: String { common.history.string }
 }
