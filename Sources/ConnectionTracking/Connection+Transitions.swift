@@ -108,26 +108,32 @@ extension Connection {
         zeek.observe(p, fromOriginator: role == .client, time: time)
 
         // Sender's counters.
-        self[role].packets &+= 1
-        self[role].payloadBytes &+= UInt64(p.payloadLength)
-        if (role == .client ? clientSide.firstPacket : serverSide.firstPacket) == 0 { self[role].firstPacket = number }
-        self[role].lastPacket = number
-        self[role].lastTime = time
+        update(role) { s in
+            s.packets &+= 1
+            s.payloadBytes &+= UInt64(p.payloadLength)
+        }
+        if (role == .client ? clientSide.firstPacket : serverSide.firstPacket) == 0 { update(role) { $0.firstPacket = number } }
+        update(role) { s in
+            s.lastPacket = number
+            s.lastTime = time
+        }
         noteTTL(p.ttl, from: role, number: number, time: time)
         if control != .rst {
-            self[role].nonResetPackets &+= 1
-            if p.ttl < (role == .client ? clientSide.nonResetTTLMin : serverSide.nonResetTTLMin) { self[role].nonResetTTLMin = p.ttl }
-            if p.ttl > (role == .client ? clientSide.nonResetTTLMax : serverSide.nonResetTTLMax) { self[role].nonResetTTLMax = p.ttl }
+            update(role) { $0.nonResetPackets &+= 1 }
+            if p.ttl < (role == .client ? clientSide.nonResetTTLMin : serverSide.nonResetTTLMin) { update(role) { $0.nonResetTTLMin = p.ttl } }
+            if p.ttl > (role == .client ? clientSide.nonResetTTLMax : serverSide.nonResetTTLMax) { update(role) { $0.nonResetTTLMax = p.ttl } }
         }
-        self[role].lastIPID = p.ipID
+        update(role) { $0.lastIPID = p.ipID }
 
         // Sequence space of the sender.
         let isSYN = control == .syn || control == .synAck
         if !(role == .client ? clientSide.hasBase : serverSide.hasBase) || (isSYN && !(role == .client ? clientSide.sawSYN : serverSide.sawSYN) && (role == .client ? clientSide.packets : serverSide.packets) == 1) {
-            self[role].hasBase = true
-            self[role].base = p.sequenceNumber
-            self[role].nextSequence = p.sequenceNumber
-            self[role].highestOffset = 0
+            update(role) { s in
+                s.hasBase = true
+                s.base = p.sequenceNumber
+                s.nextSequence = p.sequenceNumber
+                s.highestOffset = 0
+            }
         }
         let length = Int64(p.payloadLength)
         let start = sequenceOffset(in: role, of: p.sequenceNumber)
@@ -148,23 +154,25 @@ extension Connection {
                         noteRetransmission(role: role, sequence: p.sequenceNumber, length: p.payloadLength, number: number, time: time)
                     }
                 } else if start > highest && (role == .client ? clientSide.packets : serverSide.packets) > 1 && (role == .client ? clientSide.nextSequence : serverSide.nextSequence) != p.sequenceNumber {
-                    self[role].sequenceGaps += 1
+                    update(role) { $0.sequenceGaps += 1 }
                     record(ConnectionEvent(kind: .sequenceGap, packet: number, time: time, from: role, value: start - highest,
                                            sequenceNumber: p.sequenceNumber))
                 } else if start < highest - 1 && (role == .client ? clientSide.packets : serverSide.packets) > 1 && dataEnd <= highest {
-                    self[role].outOfOrder += 1
+                    update(role) { $0.outOfOrder += 1 }
                 }
             } else if length == 0 && !isSYN && start == highest - 1 && highest > 0 {
                 // Empty segment one below the next sequence number: a keepalive or a zero-window probe.
                 noteProbe(role: role, peerWindowWasZero: peerWindowWasZero, number: number, time: time, p: p)
             }
             if segmentEnd > highest {
-                self[role].highestOffset = segmentEnd
-                self[role].nextSequence = (role == .client ? clientSide.base : serverSide.base).advanced(by: UInt32(truncatingIfNeeded: segmentEnd))
+                update(role) { s in
+                    s.highestOffset = segmentEnd
+                    s.nextSequence = s.base.advanced(by: UInt32(truncatingIfNeeded: segmentEnd))
+                }
             }
             let synAdjust: Int64 = (role == .client ? clientSide.sawSYN : serverSide.sawSYN) || isSYN ? 1 : 0
             let bytes = dataEnd - synAdjust
-            if bytes > 0 && UInt64(bytes) > (role == .client ? clientSide.streamBytes : serverSide.streamBytes) { self[role].streamBytes = UInt64(bytes) }
+            if bytes > 0 && UInt64(bytes) > (role == .client ? clientSide.streamBytes : serverSide.streamBytes) { update(role) { $0.streamBytes = UInt64(bytes) } }
         }
 
         // Acknowledgment of the peer's stream.
@@ -177,31 +185,35 @@ extension Connection {
 
         // Data bookkeeping.
         if length > 0 && control != .rst {
-            self[role].dataPackets &+= 1
+            update(role) { $0.dataPackets &+= 1 }
             if (role == .client ? clientSide.lastDataPacket : serverSide.lastDataPacket) == 0 {
                 record(ConnectionEvent(kind: .firstData, packet: number, time: time, from: role, value: length,
                                        sequenceNumber: p.sequenceNumber))
             }
-            self[role].lastDataPacket = number
-            self[role].lastDataTime = time
+            update(role) { s in
+                s.lastDataPacket = number
+                s.lastDataTime = time
+            }
             if !isRetransmission {
-                self[role].receivedSinceLastSend = 0
-                self[role].firstUnansweredPacket = 0
-                if (peerRole == .client ? clientSide.firstUnansweredPacket : serverSide.firstUnansweredPacket) == 0 { self[peerRole].firstUnansweredPacket = number }
-                self[peerRole].receivedSinceLastSend &+= UInt64(length)
+                update(role) { s in
+                    s.receivedSinceLastSend = 0
+                    s.firstUnansweredPacket = 0
+                }
+                if (peerRole == .client ? clientSide.firstUnansweredPacket : serverSide.firstUnansweredPacket) == 0 { update(peerRole) { $0.firstUnansweredPacket = number } }
+                update(peerRole) { $0.receivedSinceLastSend &+= UInt64(length) }
                 if (peerRole == .client ? clientSide.finCount : serverSide.finCount) > 0 {
                     if (role == .client ? clientSide.dataAfterPeerFIN : serverSide.dataAfterPeerFIN) == 0 {
-                        self[role].firstDataAfterPeerFINPacket = number
+                        update(role) { $0.firstDataAfterPeerFINPacket = number }
                         record(ConnectionEvent(kind: .dataAfterPeerFIN, packet: number, time: time, from: role, value: length,
                                                sequenceNumber: p.sequenceNumber))
                     }
-                    self[role].dataAfterPeerFIN &+= UInt64(length)
+                    update(role) { $0.dataAfterPeerFIN &+= UInt64(length) }
                 }
                 if (role == .client ? clientSide.state : serverSide.state) == .closed && (role == .client ? clientSide.finCount : serverSide.finCount) > 0 {
                     if (role == .client ? clientSide.dataAfterOwnClose : serverSide.dataAfterOwnClose) == 0 {
                         record(ConnectionEvent(kind: .dataAfterOwnClose, packet: number, time: time, from: role, value: length))
                     }
-                    self[role].dataAfterOwnClose &+= UInt64(length)
+                    update(role) { $0.dataAfterOwnClose &+= UInt64(length) }
                 }
             }
         }
@@ -282,7 +294,7 @@ extension Connection {
     }
 
     mutating func setState(_ new: EndpointState, for role: Role, number: Int, time: Timestamp) {
-        self[role].state = new
+        update(role) { $0.state = new }
     }
 
     mutating func markEndingKnown(_ time: Timestamp) {
@@ -297,20 +309,22 @@ extension Connection {
     /// Records a SYN or SYN-ACK: the first one per side sets the ISN and offers; repeats are retransmissions.
     mutating func noteSYN(_ p: TCPPacketSummary, from role: Role, number: Int, time: Timestamp) {
         let isSynAck = p.flags.contains(.ack)
-        self[role].synCount += 1
-        if !isSynAck && (role == .client ? clientSide.synTimes : serverSide.synTimes).count < 16 { self[role].synTimes.append(time) }
+        update(role) { $0.synCount += 1 }
+        if !isSynAck && (role == .client ? clientSide.synTimes : serverSide.synTimes).count < 16 { update(role) { $0.synTimes.append(time) } }
         guard !(role == .client ? clientSide.sawSYN : serverSide.sawSYN) else {
-            self[role].synRetransmissions += 1
+            update(role) { $0.synRetransmissions += 1 }
             record(ConnectionEvent(kind: isSynAck ? .synAckRetransmitted : .synRetransmitted, packet: number, time: time,
                                    from: role, value: Int64((role == .client ? clientSide.synRetransmissions : serverSide.synRetransmissions)), sequenceNumber: p.sequenceNumber,
                                    flags: p.flags))
             return
         }
-        self[role].sawSYN = true
-        self[role].isn = p.sequenceNumber
-        self[role].synPacket = number
-        self[role].synTime = time
-        self[role].offeredWindowScale = p.options.windowScale
+        update(role) { s in
+            s.sawSYN = true
+            s.isn = p.sequenceNumber
+            s.synPacket = number
+            s.synTime = time
+            s.offeredWindowScale = p.options.windowScale
+        }
         if isSynAck {
             if synAckPacket == 0 {
                 synAckPacket = number
@@ -318,8 +332,8 @@ extension Connection {
             }
             // Window scaling is in force only when both SYNs offered it.
             if let mine = p.options.windowScale, let theirs = (role.peer == .client ? clientSide.offeredWindowScale : serverSide.offeredWindowScale) {
-                self[role].windowScaleInUse = min(mine, 14)
-                self[role.peer].windowScaleInUse = min(theirs, 14)
+                update(role) { $0.windowScaleInUse = min(mine, 14) }
+                update(role.peer) { $0.windowScaleInUse = min(theirs, 14) }
             }
         } else if synPacket == 0 {
             synPacket = number
@@ -333,7 +347,7 @@ extension Connection {
     mutating func noteRST(_ p: TCPPacketSummary, from role: Role, number: Int, time: Timestamp) -> Bool {
         let peer = self[role.peer]
         let me = self[role]
-        self[role].rstCount += 1
+        update(role) { $0.rstCount += 1 }
         let fromNext: Int32? = me.hasBase ? me.nextSequence.distance(to: p.sequenceNumber) : nil
         let fromPeerAck: Int32? = peer.hasAck ? peer.lastAck.distance(to: p.sequenceNumber) : nil
         var outOfWindow = false
@@ -348,19 +362,21 @@ extension Connection {
             hasACK: p.flags.contains(.ack), ttl: p.ttl, window: p.window, payloadLength: p.payloadLength,
             distanceFromNextSequence: fromNext, distanceFromPeerAck: fromPeerAck, isOutOfWindow: outOfWindow,
             senderStateBefore: me.state, peerStateBefore: peer.state)
-        if (role == .client ? clientSide.resets : serverSide.resets).count < 4 { self[role].resets.append(record) }
+        if (role == .client ? clientSide.resets : serverSide.resets).count < 4 { update(role) { $0.resets.append(record) } }
         self.record(ConnectionEvent(kind: .rst, packet: number, time: time, from: role, value: outOfWindow ? 1 : 0,
                                     sequenceNumber: p.sequenceNumber, acknowledgmentNumber: p.acknowledgmentNumber, flags: p.flags))
         return !outOfWindow
     }
 
     mutating func noteFIN(_ p: TCPPacketSummary, from role: Role, number: Int, time: Timestamp, segmentEnd: Int64) {
-        self[role].finCount += 1
+        update(role) { $0.finCount += 1 }
         if (role == .client ? clientSide.finCount : serverSide.finCount) == 1 {
-            self[role].finPacket = number
-            self[role].finTime = time
-            self[role].finSequence = p.sequenceNumber.advanced(by: p.payloadLength)
-            self[role].finAckAtFIN = p.flags.contains(.ack) ? p.acknowledgmentNumber : nil
+            update(role) { s in
+                s.finPacket = number
+                s.finTime = time
+                s.finSequence = p.sequenceNumber.advanced(by: p.payloadLength)
+                s.finAckAtFIN = p.flags.contains(.ack) ? p.acknowledgmentNumber : nil
+            }
             record(ConnectionEvent(kind: .fin, packet: number, time: time, from: role, value: Int64(p.payloadLength),
                                    sequenceNumber: p.sequenceNumber, acknowledgmentNumber: p.acknowledgmentNumber, flags: p.flags))
         } else {
@@ -376,21 +392,23 @@ extension Connection {
         if (role == .client ? clientSide.hasAck : serverSide.hasAck) && isPureAck && ack == (role == .client ? clientSide.lastAck : serverSide.lastAck)
             && (peerRole == .client ? clientSide.hasBase : serverSide.hasBase) && (peerRole == .client ? clientSide.nextSequence : serverSide.nextSequence).distance(to: ack) < 0
             && UInt64(p.window) << UInt64((role == .client ? clientSide.windowScaleInUse : serverSide.windowScaleInUse)) == (role == .client ? clientSide.lastAckWindow : serverSide.lastAckWindow) {
-            self[role].duplicateAcks += 1
+            update(role) { $0.duplicateAcks += 1 }
         }
         if !(role == .client ? clientSide.hasAck : serverSide.hasAck) || (role == .client ? clientSide.lastAck : serverSide.lastAck).distance(to: ack) > 0 {
-            self[role].lastAck = ack
-            self[role].hasAck = true
+            update(role) { s in
+                s.lastAck = ack
+                s.hasAck = true
+            }
         }
-        self[role].lastAckWindow = UInt64(p.window) << UInt64((role == .client ? clientSide.windowScaleInUse : serverSide.windowScaleInUse))
+        update(role) { $0.lastAckWindow = UInt64(p.window) << UInt64($0.windowScaleInUse) }
         guard (peerRole == .client ? clientSide.hasBase : serverSide.hasBase) else {
             // Acknowledging a peer the capture never saw: one direction is missing (or was lost).
-            self[peerRole].acksForUnseenData += 1
+            update(peerRole) { $0.acksForUnseenData += 1 }
             return
         }
         let ackOffset = sequenceOffset(in: peerRole, of: ack)
         if ackOffset > (peerRole == .client ? clientSide.highestOffset : serverSide.highestOffset) {
-            self[peerRole].acksForUnseenData += 1
+            update(peerRole) { $0.acksForUnseenData += 1 }
             if (peerRole == .client ? clientSide.acksForUnseenData : serverSide.acksForUnseenData) == 1 {
                 record(ConnectionEvent(kind: .ackForUnseenData, packet: number, time: time, from: role,
                                        value: ackOffset - (peerRole == .client ? clientSide.highestOffset : serverSide.highestOffset), acknowledgmentNumber: ack))
@@ -398,49 +416,51 @@ extension Connection {
         }
         let synAdjust: Int64 = (peerRole == .client ? clientSide.sawSYN : serverSide.sawSYN) ? 1 : 0
         let acked = ackOffset - synAdjust
-        if acked > 0 && UInt64(acked) > (role == .client ? clientSide.acknowledgedPeerBytes : serverSide.acknowledgedPeerBytes) { self[role].acknowledgedPeerBytes = UInt64(acked) }
+        if acked > 0 && UInt64(acked) > (role == .client ? clientSide.acknowledgedPeerBytes : serverSide.acknowledgedPeerBytes) { update(role) { $0.acknowledgedPeerBytes = UInt64(acked) } }
         if (peerRole == .client ? clientSide.finCount : serverSide.finCount) > 0 && !(peerRole == .client ? clientSide.finAcknowledged : serverSide.finAcknowledged)
             && (peerRole == .client ? clientSide.finSequence : serverSide.finSequence).advanced(by: 1).distance(to: ack) >= 0 {
-            self[peerRole].finAcknowledged = true
+            update(peerRole) { $0.finAcknowledged = true }
             record(ConnectionEvent(kind: .finAcknowledged, packet: number, time: time, from: role, acknowledgmentNumber: ack))
         }
         for i in (peerRole == .client ? clientSide.episodes : serverSide.episodes).indices where !(peerRole == .client ? clientSide.episodes : serverSide.episodes)[i].wasAcknowledged {
             if (peerRole == .client ? clientSide.episodes : serverSide.episodes)[i].sequenceNumber.distance(to: ack) > 0 {
-                self[peerRole].episodes[i].wasAcknowledged = true
+                update(peerRole) { $0.episodes[i].wasAcknowledged = true }
             }
         }
     }
 
     mutating func noteWindow(_ p: TCPPacketSummary, from role: Role, isSYN: Bool, number: Int, time: Timestamp) {
         let scaled = isSYN ? UInt64(p.window) : UInt64(p.window) << UInt64((role == .client ? clientSide.windowScaleInUse : serverSide.windowScaleInUse))
-        self[role].windowLast = scaled
-        if scaled > (role == .client ? clientSide.windowMax : serverSide.windowMax) { self[role].windowMax = scaled }
-        if !isSYN && scaled < (role == .client ? clientSide.windowMinAfterHandshake : serverSide.windowMinAfterHandshake) { self[role].windowMinAfterHandshake = scaled }
+        update(role) { $0.windowLast = scaled }
+        if scaled > (role == .client ? clientSide.windowMax : serverSide.windowMax) { update(role) { $0.windowMax = scaled } }
+        if !isSYN && scaled < (role == .client ? clientSide.windowMinAfterHandshake : serverSide.windowMinAfterHandshake) { update(role) { $0.windowMinAfterHandshake = scaled } }
         if p.window == 0 && !isSYN {
-            self[role].zeroWindowAdvertisements += 1
+            update(role) { $0.zeroWindowAdvertisements += 1 }
             if !(role == .client ? clientSide.inZeroWindow : serverSide.inZeroWindow) {
-                self[role].inZeroWindow = true
-                self[role].zeroWindowEpisodes += 1
-                if (role == .client ? clientSide.firstZeroWindowPacket : serverSide.firstZeroWindowPacket) == 0 { self[role].firstZeroWindowPacket = number }
+                update(role) { s in
+                    s.inZeroWindow = true
+                    s.zeroWindowEpisodes += 1
+                }
+                if (role == .client ? clientSide.firstZeroWindowPacket : serverSide.firstZeroWindowPacket) == 0 { update(role) { $0.firstZeroWindowPacket = number } }
                 record(ConnectionEvent(kind: .zeroWindow, packet: number, time: time, from: role,
                                        acknowledgmentNumber: p.acknowledgmentNumber))
             }
         } else if (role == .client ? clientSide.inZeroWindow : serverSide.inZeroWindow) && p.window > 0 {
-            self[role].inZeroWindow = false
+            update(role) { $0.inZeroWindow = false }
             record(ConnectionEvent(kind: .windowReopened, packet: number, time: time, from: role, value: Int64(scaled)))
         }
     }
 
     mutating func noteProbe(role: Role, peerWindowWasZero: Bool, number: Int, time: Timestamp, p: TCPPacketSummary) {
         if peerWindowWasZero {
-            self[role].zeroWindowProbes += 1
+            update(role) { $0.zeroWindowProbes += 1 }
             if (role == .client ? clientSide.zeroWindowProbes : serverSide.zeroWindowProbes) == 1 || (role == .client ? clientSide.zeroWindowProbes : serverSide.zeroWindowProbes).nonzeroBitCount == 1 {
                 record(ConnectionEvent(kind: .zeroWindowProbe, packet: number, time: time, from: role,
                                        value: Int64((role == .client ? clientSide.zeroWindowProbes : serverSide.zeroWindowProbes)), sequenceNumber: p.sequenceNumber))
             }
         } else {
-            self[role].keepaliveProbes += 1
-            if (role == .client ? clientSide.firstKeepalivePacket : serverSide.firstKeepalivePacket) == 0 { self[role].firstKeepalivePacket = number }
+            update(role) { $0.keepaliveProbes += 1 }
+            if (role == .client ? clientSide.firstKeepalivePacket : serverSide.firstKeepalivePacket) == 0 { update(role) { $0.firstKeepalivePacket = number } }
             if (role == .client ? clientSide.keepaliveProbes : serverSide.keepaliveProbes) <= 12 {
                 record(ConnectionEvent(kind: .keepalive, packet: number, time: time, from: role,
                                        value: Int64((role == .client ? clientSide.keepaliveProbes : serverSide.keepaliveProbes)), sequenceNumber: p.sequenceNumber))
@@ -449,13 +469,17 @@ extension Connection {
     }
 
     mutating func noteRetransmission(role: Role, sequence: SequenceNumber, length: UInt32, number: Int, time: Timestamp) {
-        self[role].retransmissions += 1
-        self[role].retransmittedBytes &+= UInt64(length)
+        update(role) { s in
+            s.retransmissions += 1
+            s.retransmittedBytes &+= UInt64(length)
+        }
         if let last = (role == .client ? clientSide.episodes : serverSide.episodes).indices.last, (role == .client ? clientSide.episodes : serverSide.episodes)[last].sequenceNumber == sequence {
-            self[role].episodes[last].count += 1
+            update(role) { $0.episodes[last].count += 1 }
             if (role == .client ? clientSide.episodes : serverSide.episodes)[last].packets.count < RetransmissionEpisode.maximumRecorded {
-                self[role].episodes[last].packets.append(number)
-                self[role].episodes[last].times.append(time)
+                update(role) { s in
+                    s.episodes[last].packets.append(number)
+                    s.episodes[last].times.append(time)
+                }
             }
             return
         }
@@ -466,8 +490,8 @@ extension Connection {
         episode.packets = [number]
         episode.times = [time]
         episode.count = 1
-        if (role == .client ? clientSide.episodes : serverSide.episodes).count >= EndpointData.maximumEpisodes { self[role].episodes.removeFirst() }
-        self[role].episodes.append(episode)
+        if (role == .client ? clientSide.episodes : serverSide.episodes).count >= EndpointData.maximumEpisodes { update(role) { $0.episodes.removeFirst() } }
+        update(role) { $0.episodes.append(episode) }
         if (role == .client ? clientSide.retransmissions : serverSide.retransmissions) == 1 || (role == .client ? clientSide.retransmissions : serverSide.retransmissions).nonzeroBitCount == 1 {
             record(ConnectionEvent(kind: .retransmission, packet: number, time: time, from: role,
                                    value: Int64((role == .client ? clientSide.retransmissions : serverSide.retransmissions)), sequenceNumber: sequence))
@@ -475,9 +499,9 @@ extension Connection {
     }
 
     mutating func noteTTL(_ ttl: UInt8, from role: Role, number: Int, time: Timestamp) {
-        if (role == .client ? clientSide.packets : serverSide.packets) == 1 { self[role].ttlFirst = ttl }
-        if ttl < (role == .client ? clientSide.ttlMin : serverSide.ttlMin) { self[role].ttlMin = ttl }
-        if ttl > (role == .client ? clientSide.ttlMax : serverSide.ttlMax) { self[role].ttlMax = ttl }
+        if (role == .client ? clientSide.packets : serverSide.packets) == 1 { update(role) { $0.ttlFirst = ttl } }
+        if ttl < (role == .client ? clientSide.ttlMin : serverSide.ttlMin) { update(role) { $0.ttlMin = ttl } }
+        if ttl > (role == .client ? clientSide.ttlMax : serverSide.ttlMax) { update(role) { $0.ttlMax = ttl } }
     }
 
     mutating func recordLadder(_ row: PacketRecord) {

@@ -113,6 +113,12 @@ public struct Connection: Sendable {
         }
     }
 
+    /// Changes `role`'s side in place. The transition code writes sides through this rather than
+    /// `self[role]`, whose `_modify` coroutine is not inlined (a call and a resume per write).
+    @inline(__always) mutating func update<R>(_ role: Role, _ body: (inout EndpointData) -> R) -> R {
+        role == .client ? body(&clientSide) : body(&serverSide)
+    }
+
     public func endpoint(_ role: Role) -> Endpoint { role == .client ? client : server }
 
     public var handshake: Handshake {

@@ -49,12 +49,12 @@ public struct JSONReport {
                 if i > 0 { out.raw(", ") }
                 var text = ""
                 Self.write(capture, into: &text)
-                out.raw(text)
+                out.unescaped(text)
             }
             out.raw("],\n\"summary\": ")
             var text = ""
             Self.write(summary, into: &text)
-            out.raw(text)
+            out.unescaped(text)
             out.raw("\n}\n")
         }
         flush()
@@ -168,7 +168,7 @@ public struct JSONReport {
         out.raw(", \"finish_reason\": ")
         out.string(r.finishReason)
         out.raw(", \"rtt_ms\": ")
-        if let rtt = r.rttNanoseconds { out.raw(Format.oneDecimal(Double(rtt) / 1e6)) } else { out.raw("null") }
+        if let rtt = r.rttNanoseconds { out.unescaped(Format.oneDecimal(Double(rtt) / 1e6)) } else { out.raw("null") }
         out.raw(", \"retransmissions\": {\"client\": ")
         out.int(r.retransmissionsClient)
         out.raw(", \"server\": ")

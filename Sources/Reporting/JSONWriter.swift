@@ -45,8 +45,9 @@ struct JSONWriter {
         append(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 
-    /// Text that needs no escaping (numbers formatted elsewhere, keys).
-    mutating func raw(_ s: String) {
+    /// Text that needs no escaping (numbers or objects formatted elsewhere). Keys and punctuation go
+    /// through `raw(StaticString)`: a literal would pick a `String` overload of the same name.
+    mutating func unescaped(_ s: String) {
         var s = s
         s.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }

@@ -17,6 +17,11 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         isIPv6 = true
     }
 
+    /// Inlinable, so comparing endpoints in other modules is three compares, not a call.
+    @inlinable public static func == (lhs: IPAddress, rhs: IPAddress) -> Bool {
+        lhs.low == rhs.low && lhs.high == rhs.high && lhs.isIPv6 == rhs.isIPv6
+    }
+
     /// The IPv4 address as a 32-bit number; meaningless for IPv6.
     public var ipv4Value: UInt32 { UInt32(truncatingIfNeeded: low) }
 

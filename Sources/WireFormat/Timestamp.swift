@@ -20,7 +20,7 @@ public struct Timestamp: RawRepresentable, Hashable, Comparable, Sendable {
 
     @inlinable public func advanced(byNanoseconds n: Int64) -> Timestamp { Timestamp(rawValue: rawValue &+ n) }
 
-    public static let zero = Timestamp(rawValue: 0)
+    @inlinable public static var zero: Timestamp { Timestamp(rawValue: 0) }
 }
 
 /// A span of time in nanoseconds; used for configuration (timeouts, lingers).

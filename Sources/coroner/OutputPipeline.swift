@@ -15,7 +15,7 @@ final class OutputPipeline: @unchecked Sendable {
     private let onlyAbnormal: Bool
     private let batchSize: Int
     // Touched only by the submitting thread.
-    private var batch: [(FinishedConnection, String)] = []
+    private var batch = Batch()
     // Touched only on `queue`, or after `drain()`.
     private var json: JSONReport?
     private var rows: [ConnectionRow] = []
@@ -28,26 +28,35 @@ final class OutputPipeline: @unchecked Sendable {
         self.json = json
         self.batchSize = batchSize
         slots = DispatchSemaphore(value: capacity)
-        batch.reserveCapacity(batchSize)
+        batch.items.reserveCapacity(batchSize)
         self.json?.begin()
     }
 
     /// Hands one finished connection over; blocks while `capacity` batches are still waiting.
     func submit(_ finished: consuming FinishedConnection, captureFile: String) {
-        batch.append((consume finished, captureFile))
-        if batch.count >= batchSize { flush() }
+        batch.items.append((consume finished, captureFile))
+        if batch.items.count >= batchSize { flush() }
     }
 
     private func flush() {
-        guard !batch.isEmpty else { return }
+        guard !batch.items.isEmpty else { return }
         let full = batch
-        batch = []
-        batch.reserveCapacity(batchSize)
+        batch = Batch()
+        batch.items.reserveCapacity(batchSize)
         slots.wait()
         queue.async { [self] in
             defer { slots.signal() }
-            for (finished, captureFile) in full { write(finished.diagnosed(), captureFile: captureFile) }
+            for i in full.items.indices {
+                guard let (finished, captureFile) = full.items[i].take() else { continue }
+                write(finished.diagnosed(), captureFile: captureFile)
+            }
         }
+    }
+
+    /// Connections handed over together. A class, so the output thread moves each connection out
+    /// (`take`) instead of copying it out of an array that the closure shares.
+    private final class Batch: @unchecked Sendable {
+        var items: [(FinishedConnection, String)?] = []
     }
 
     private func write(_ analyzed: AnalyzedConnection, captureFile: String) {
