@@ -511,7 +511,6 @@ extension Connection {
             return
         }
         if tailPackets.count < Self.tailCapacity {
-            if tailPackets.isEmpty { tailPackets.reserveCapacity(Self.tailCapacity) }
             tailPackets.append(row)
         } else {
             tailPackets[tailNext] = row

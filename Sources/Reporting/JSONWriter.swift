@@ -115,6 +115,11 @@ struct JSONWriter {
             guard let base = utf8.baseAddress else { return }
             let raw = UnsafeRawPointer(base)
             let count = utf8.count
+            // The usual case, nothing to escape: one scan by words, then one copy.
+            if !Self.anyNeedsEscape(raw, count: count) {
+                append(UnsafeRawBufferPointer(start: raw, count: count))
+                return
+            }
             var start = 0
             var i = 0
             while i < count {
@@ -157,6 +162,22 @@ struct JSONWriter {
         let b = w ^ (ones &* 0x5C)
         let backslash = (b &- ones) & ~b & highs
         return control | quote | backslash != 0
+    }
+
+    /// Whether any of `count` bytes at `raw` needs an escape, eight at a time: the last word overlaps
+    /// the one before it, and a string shorter than eight bytes is padded with spaces.
+    @inline(__always) static func anyNeedsEscape(_ raw: UnsafeRawPointer, count: Int) -> Bool {
+        if count < 8 {
+            var word: UInt64 = 0x2020_2020_2020_2020
+            withUnsafeMutableBytes(of: &word) { $0.baseAddress!.copyMemory(from: raw, byteCount: count) }
+            return mayNeedEscape(word)
+        }
+        var i = 0
+        while i &+ 8 < count {
+            if mayNeedEscape(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { return true }
+            i &+= 8
+        }
+        return mayNeedEscape(raw.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self))
     }
 
     mutating func stringOrNull(_ s: String?) {

@@ -135,12 +135,31 @@ public struct ConnectionRow: Sendable {
 /// Totals over all connections, by ending and by cause.
 public struct Summary: Sendable {
     public var connections = 0
-    public var byEnding: [String: Int] = [:]
-    public var byCause: [String: Int] = [:]
+    /// Counts in `allCases` order: a short scan per connection instead of hashing names.
+    var endingCounts = [Int](repeating: 0, count: Ending.allCases.count)
+    var causeCounts = [Int](repeating: 0, count: CauseCode.allCases.count)
+    static let endings = Ending.allCases
+    static let causes = CauseCode.allCases
+
     public init() {}
+
     public mutating func add(_ row: ConnectionRow) {
         connections += 1
-        byEnding[row.ending.rawValue, default: 0] += 1
-        byCause[row.cause.rawValue, default: 0] += 1
+        if let i = Self.endings.firstIndex(of: row.ending) { endingCounts[i] += 1 }
+        if let i = Self.causes.firstIndex(of: row.cause) { causeCounts[i] += 1 }
+    }
+
+    /// Connections per ending that occurred, keyed by its code.
+    public var byEnding: [String: Int] {
+        var d: [String: Int] = [:]
+        for (i, ending) in Self.endings.enumerated() where endingCounts[i] > 0 { d[ending.rawValue] = endingCounts[i] }
+        return d
+    }
+
+    /// Connections per cause that occurred, keyed by its code.
+    public var byCause: [String: Int] {
+        var d: [String: Int] = [:]
+        for (i, cause) in Self.causes.enumerated() where causeCounts[i] > 0 { d[cause.rawValue] = causeCounts[i] }
+        return d
     }
 }

@@ -21,6 +21,26 @@ struct JSONWriterTests {
         }
     }
 
+    @Test("one character needing an escape is found at every position of plain text (the whole-string word scan, its overlapping last word, short strings padded)")
+    func singleEscapeAnywhere() {
+        for length in 1..<26 {
+            for position in 0..<length {
+                for special: Character in ["\"", "\\", "\n", "\u{0}", "\u{1F}"] {
+                    var letters = Array(repeating: Character("a"), count: length)
+                    letters[position] = special
+                    let s = String(letters)
+                    var out = JSONWriter(capacity: 8)
+                    out.string(s)
+                    #expect(out.text == Format.jsonString(s), "\(Array(s.utf8))")
+                }
+            }
+            let plain = String(repeating: "z", count: length)
+            var out = JSONWriter(capacity: 8)
+            out.string(plain)
+            #expect(out.text == "\"" + plain + "\"")
+        }
+    }
+
     @Test("integers print as their description, including the extremes")
     func integers() {
         var out = JSONWriter(capacity: 8)
