@@ -48,8 +48,6 @@ public struct CaptureReport: Sendable {
     public var undecodablePackets = 0
     /// Undecodable packets by reason ("truncated-tcp", "bad-length-ipv4", ...).
     public var undecodableReasons: [String: Int] = [:]
-    /// Packets that were not TCP, by reason.
-    public var ignoredPackets: [String: Int] = [:]
     /// Packets cut short by the snap length.
     public var snapTruncatedPackets = 0
     /// The file itself was damaged or cut off: reading stopped early.
@@ -164,8 +162,8 @@ public struct Run {
         case .icmpError(let icmp):
             report.icmpErrors += 1
             tracker.process(icmp: icmp, number: packet.number, time: packet.timestamp)
-        case .ignored(let reason):
-            report.ignoredPackets[reason.rawValue, default: 0] += 1
+        case .ignored:
+            break  // not TCP (ARP, UDP, later fragments): counted in `packets` only
         case .undecodable(let error):
             report.undecodablePackets += 1
             report.undecodableReasons[error.reasonName, default: 0] += 1

@@ -87,27 +87,11 @@ public enum Format {
         put(nanos / 1000, 6, at: 20); out[26] = 90  // Z
     }
 
-    /// JSON string literal with escapes.
+    /// JSON string literal with escapes (`"`, `\\`, `\n`, `\r`, `\t`, other controls as `\u00XX`):
+    /// `JSONWriter.string`, the one implementation.
     public static func jsonString(_ s: String) -> String {
-        var out = "\""
-        out.reserveCapacity(s.utf8.count + 2)
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
-        return out
+        var out = JSONWriter(capacity: s.utf8.count + 8)
+        out.string(s)
+        return out.text
     }
 }

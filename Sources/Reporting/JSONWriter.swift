@@ -3,7 +3,7 @@ import WireFormat
 /// A JSON text being built as UTF-8 bytes: appends without `String` interpolation, so writing a
 /// connection costs a few copies of its bytes rather than a `String` growth per fragment. The
 /// storage is kept at full length and written through its pointer (`count` bytes are in use), so an
-/// append is a bounds test and a copy. Produces exactly what `Format.jsonString` and `"\(n)"` would.
+/// append is a bounds test and a copy. Numbers come out as `"\(n)"` would; `Format.jsonString` is `string(_:)`.
 struct JSONWriter {
     /// Always `storage.count` long; bytes past `count` are unused.
     private var storage: [UInt8]
@@ -107,7 +107,7 @@ struct JSONWriter {
         count = at + 6
     }
 
-    /// A JSON string literal with the escapes of `Format.jsonString`.
+    /// A JSON string literal: `"` and `\\` escaped, `\n` `\r` `\t`, other controls as `\u00XX`.
     mutating func string(_ s: String) {
         var s = s
         append(0x22)
