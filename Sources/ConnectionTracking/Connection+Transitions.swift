@@ -102,9 +102,11 @@ extension Connection {
         if time > end { end = time }
         lastPacket = number
         if endingKnown { packetsAfterEnding += 1 }
-        recordLadder(PacketRecord(packet: number, time: time, from: role, flags: p.flags, sequenceNumber: p.sequenceNumber,
-                                  acknowledgmentNumber: p.acknowledgmentNumber, payloadLength: p.payloadLength,
-                                  window: p.window, ttl: p.ttl))
+        if configuration.recordsLadder {
+            recordLadder(PacketRecord(packet: number, time: time, from: role, flags: p.flags, sequenceNumber: p.sequenceNumber,
+                                      acknowledgmentNumber: p.acknowledgmentNumber, payloadLength: p.payloadLength,
+                                      window: p.window, ttl: p.ttl))
+        }
         zeek.observe(p, fromOriginator: role == .client, time: time)
 
         // Sender's counters.

@@ -65,7 +65,7 @@ public struct Connection: Sendable {
     public var events: [ConnectionEvent] = []
     public var eventsDropped = 0
     public static let maximumEvents = 96
-    static let initialEventCapacity = 4
+    static let initialEventCapacity = 8
     public var icmpErrors: [ICMPRecord] = []
     /// The first packets of the connection (for ladder diagrams).
     public var headPackets: [PacketRecord] = []

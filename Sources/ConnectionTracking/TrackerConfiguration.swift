@@ -22,6 +22,10 @@ public struct TrackerConfiguration: Sendable {
     public var maxConnections = 1_000_000
     /// How often (in capture time) expired connections are looked for.
     public var sweepInterval = Duration64.seconds(1)
+    /// Keep the first and last packets of each connection for ladder diagrams (`Connection.ladderPackets`).
+    /// Only the bug-report bundle draws them; `coroner analyze` turns this off, so an ordinary packet
+    /// writes nothing but counters.
+    public var recordsLadder = true
 
     public init() {}
 }

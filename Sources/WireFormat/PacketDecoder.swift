@@ -101,7 +101,8 @@ public enum PacketDecoder {
             source: source, destination: destination, sourcePort: tcp.sourcePort, destinationPort: tcp.destinationPort,
             sequenceNumber: tcp.sequenceNumber, acknowledgmentNumber: tcp.acknowledgmentNumber, flags: tcp.flags,
             window: tcp.window, payloadLength: UInt32(truncatingIfNeeded: payload),
-            capturedPayloadLength: UInt32(truncatingIfNeeded: captured), ttl: ttl, ipID: ipID, options: tcp.options,
+            capturedPayloadLength: UInt32(truncatingIfNeeded: captured), ttl: ttl, ipID: ipID,
+            options: tcp.flags.contains(.syn) ? tcp.options : TCPOptionsSummary(),
             isTruncated: truncated || captured < payload, isFragment: fragment)
     }
 }

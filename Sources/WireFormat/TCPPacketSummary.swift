@@ -18,6 +18,9 @@ public struct TCPPacketSummary: Hashable, Sendable {
     public var ttl: UInt8
     /// IPv4 identification; 0 for IPv6.
     public var ipID: UInt16
+    /// The SYN's options (MSS, window scale, SACK-permitted, ...). `PacketDecoder` parses them for SYN
+    /// segments only: they are negotiated there, and tracking reads nothing else. Other segments carry
+    /// `TCPOptionsSummary()`; `TCPSegment.options` parses any segment's.
     public var options: TCPOptionsSummary
     /// Captured fewer bytes than were on the wire (snap length).
     public var isTruncated: Bool

@@ -83,6 +83,7 @@ struct Analyze: ParsableCommand {
         var options = AnalysisOptions(filter: filter)
         options.tracker.idleTimeout = .seconds(idleTimeout)
         options.tracker.maxConnections = maxConnections
+        options.tracker.recordsLadder = false  // no report here draws ladders (the bundle, `coroner report`, does)
         let stdout = StandardOutput()
         let useColor = color == .always || (color == .auto && isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil)
         let progress = Progress(enabled: !quiet && isatty(STDERR_FILENO) == 1)

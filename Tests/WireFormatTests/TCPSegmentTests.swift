@@ -176,4 +176,22 @@ struct TCPSegmentTests {
         let summary = try #require(tcpSummary(decode(frame, .raw)))
         #expect(summary.sequenceLength == 12)
     }
+
+    @Test("The decoder's summary carries a SYN's options; other segments' options are left unparsed")
+    func summaryOptionsOnSYNOnly() throws {
+        let list: [FrameBuilder.TCPOption] = [.mss(1400), .windowScale(5), .timestamps(value: 7, echo: 9)]
+        for flags: TCPFlags in [[.syn], [.syn, .ack]] {
+            let frame = FrameBuilder.tcp(src: "198.18.0.1", sport: 40000, dst: "198.18.0.2", dport: 80, flags: flags, options: list)
+            let summary = try #require(tcpSummary(decode(frame, .ethernet)))
+            #expect(summary.options.mss == 1400 && summary.options.windowScale == 5 && summary.options.hasTimestamps)
+        }
+        let data = FrameBuilder.tcp(src: "198.18.0.1", sport: 40000, dst: "198.18.0.2", dport: 80, flags: [.ack, .psh],
+                                    payload: 10, options: list)
+        let summary = try #require(tcpSummary(decode(data, .ethernet)))
+        #expect(summary.options == TCPOptionsSummary())
+        #expect(summary.payloadLength == 10)
+        // The segment itself still parses them.
+        let options = try withBytes(Array(data.dropFirst(34))) { bytes throws(DecodeError) in try TCPSegment(validating: bytes).options }
+        #expect(options.mss == 1400 && options.hasTimestamps)
+    }
 }
