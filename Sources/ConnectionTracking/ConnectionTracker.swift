@@ -69,7 +69,7 @@ public struct ConnectionTracker {
         nextID += 1
         connection.apply(packet, from: connection.client == source ? .client : .server, number: number, time: time,
                          configuration: configuration)
-        insert(connection, key: key, hash: hash)
+        insert(consume connection, key: key, hash: hash)
         noteAnswer(packet, source: source)
     }
 
@@ -127,7 +127,7 @@ public struct ConnectionTracker {
 
     // MARK: - Table
 
-    mutating func insert(_ connection: Connection, key: FlowKey, hash: UInt32) {
+    mutating func insert(_ connection: consuming Connection, key: FlowKey, hash: UInt32) {
         statistics.connectionsStarted &+= 1
         let slot: Int32
         if let free = freeSlots.popLast() {
@@ -150,8 +150,7 @@ public struct ConnectionTracker {
         live[i] = false
         freeSlots.append(Int32(i))
         statistics.connectionsFinished &+= 1
-        var connection = Connection.vacant
-        swap(&connection, &slots[i])  // moved out, not copied
+        var connection = slots.take(i, leaving: .vacant)  // moved out, not copied
         connection.serverAnsweredOtherHandshakes = hasAnsweredHandshake(connection)
         connection.serverShowedListenOverflow = hasShownListenOverflow(connection)
         finished(consume connection)
@@ -160,7 +159,9 @@ public struct ConnectionTracker {
     /// Whether `packet` must start a new connection instead of joining the connection in slot `i`, and
     /// why the old one ends. Reads the slot in place: passing the connection by value would copy it
     /// (and retain its arrays) on every packet.
-    func splitReason(slot i: Int, packet: TCPPacketSummary, source: Endpoint, time: Timestamp) -> FinishReason? {
+    /// `mutating` though it changes nothing: called from `process`, a non-mutating method would get a
+    /// copy of the whole tracker (264 bytes, per packet); a mutating one borrows it in place.
+    mutating func splitReason(slot i: Int, packet: TCPPacketSummary, source: Endpoint, time: Timestamp) -> FinishReason? {
         let flags = packet.flags
         let isBareSYN = flags.contains(.syn) && !flags.contains(.ack) && !flags.contains(.rst)
         if slots[i].endingKnown && isBareSYN { return slots[i].finishReason }
@@ -199,7 +200,8 @@ public struct ConnectionTracker {
     /// Why the connection in slot `i` is over by `now`, whatever comes next: its ending is known and the
     /// linger has passed (its own finish reason), it idled out, or a sender gave up; nil while it may
     /// go on. Reads the slot in place (`let c = slots[i]` would copy and retain every connection).
-    @inline(__always) func expiry(slot i: Int, now: Timestamp) -> FinishReason? {
+    /// `mutating` for the same reason as `splitReason`: `sweep` would otherwise copy the tracker per slot.
+    @inline(__always) mutating func expiry(slot i: Int, now: Timestamp) -> FinishReason? {
         if slots[i].endingKnown {
             let linger = slots[i].clientSide.state == .reset || slots[i].serverSide.state == .reset
                 ? configuration.resetLinger : configuration.closeLinger
