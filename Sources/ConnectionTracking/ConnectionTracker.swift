@@ -86,7 +86,7 @@ public struct ConnectionTracker {
 
     /// Whether `connection`'s server showed the accept-queue overflow signature on any connection.
     func hasShownListenOverflow(_ connection: Connection) -> Bool {
-        overflowingServers.contains(connection.server)
+        !overflowingServers.isEmpty && overflowingServers.contains(connection.server)  // no hashing in the usual case
     }
 
     /// Ties an ICMP error to the connection whose packet it quotes, if that connection is tracked.
