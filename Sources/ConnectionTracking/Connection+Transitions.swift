@@ -29,9 +29,13 @@ func isLikelyServerPort(_ port: UInt16) -> Bool {
 }
 
 extension Connection {
-    static let vacant = Connection(
-        id: 0, client: Endpoint(ip: IPAddress(ipv4: 0), port: 0), server: Endpoint(ip: IPAddress(ipv4: 0), port: 0),
-        rolesInferred: false, roleEvidence: .firstSender, rolesFlipped: false, packet: 0, time: .zero)
+    /// What an empty slot holds. Built fresh each time: copying a stored one costs a lazy-global check
+    /// and a retain per array field (about 20), a fresh one only stores the empty-array singleton.
+    static var vacant: Connection {
+        Connection(
+            id: 0, client: Endpoint(ip: IPAddress(ipv4: 0), port: 0), server: Endpoint(ip: IPAddress(ipv4: 0), port: 0),
+            rolesInferred: false, roleEvidence: .firstSender, rolesFlipped: false, packet: 0, time: .zero)
+    }
 
     /// A new connection whose first packet is `packet`; decides the roles.
     static func starting(

@@ -68,11 +68,14 @@ let benchmarks: @Sendable () -> Void = {
         blackHole(tcp)
     }
 
-    // Decode + track the whole capture: allocations here are per connection (its event list and
-    // ladder rows), not per packet; divide by the connection count for the per-connection figure.
+    // Decode + track the whole capture as `coroner analyze` does (no ladder rows): allocations here are
+    // per connection (its event list, SYN times, reset records), not per packet; divide by the
+    // connection count for the per-connection figure.
     Benchmark("decode + track (whole capture)", configuration: .init(scalingFactor: .one)) { benchmark in
+        var configuration = TrackerConfiguration()
+        configuration.recordsLadder = false
         for _ in benchmark.scaledIterations {
-            var tracker = ConnectionTracker(expectedConcurrent: 4096)
+            var tracker = ConnectionTracker(configuration: configuration, expectedConcurrent: 4096)
             var finished = 0
             for i in 0..<packets.frames.count {
                 if case .tcp(let summary) = PacketDecoder.decode(
