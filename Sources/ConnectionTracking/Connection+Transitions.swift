@@ -316,7 +316,6 @@ extension Connection {
     mutating func noteSYN(_ p: TCPPacketSummary, from role: Role, number: Int, time: Timestamp) {
         let isSynAck = p.flags.contains(.ack)
         update(role) { $0.synCount += 1 }
-        if !isSynAck && (role == .client ? clientSide.synTimes : serverSide.synTimes).count < 16 { update(role) { $0.synTimes.append(time) } }
         guard !(role == .client ? clientSide.sawSYN : serverSide.sawSYN) else {
             update(role) { $0.synRetransmissions += 1 }
             record(ConnectionEvent(kind: isSynAck ? .synAckRetransmitted : .synRetransmitted, packet: number, time: time,

@@ -65,7 +65,7 @@ public struct Connection: Sendable {
     public var events: [ConnectionEvent] = []
     public var eventsDropped = 0
     public static let maximumEvents = 96
-    static let initialEventCapacity = 8
+    static let initialEventCapacity = 12
     public var icmpErrors: [ICMPRecord] = []
     /// The first packets of the connection (for ladder diagrams).
     public var headPackets: [PacketRecord] = []
@@ -151,7 +151,10 @@ public struct Connection: Sendable {
 
     mutating func record(_ event: ConnectionEvent) {
         guard events.count < Self.maximumEvents else { eventsDropped += 1; return }
-        // Start at 4 rather than growing 1, 2, 4; not more, since idle connections hold theirs for hours.
+        // Start at 12 rather than growing 1, 2, 4, 8 (handshake, FINs, their ACKs and a few retransmissions
+        // are about a dozen; on the benchmark capture 12 saves 1.4 % of the tracking thread's instructions
+        // over 8). Not more: idle connections hold theirs for hours, and 12 events (480 bytes) are
+        // already a third of the 1.4 KB connection record.
         if events.isEmpty { events.reserveCapacity(Self.initialEventCapacity) }
         events.append(event)
     }

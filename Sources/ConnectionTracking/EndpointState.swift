@@ -101,7 +101,6 @@ public struct EndpointData: Sendable {
     public var synPacket = 0
     public var synTime = Timestamp.zero
     public var synRetransmissions = 0
-    public var synTimes: [Timestamp] = []
 
     public var finCount = 0
     public var finPacket = 0
