@@ -132,7 +132,7 @@ public struct ConnectionTracker {
         let slot: Int32
         if let free = freeSlots.popLast() {
             slot = free
-            slots[Int(free)] = connection
+            slots.put(Int(free), connection)
             keys[Int(free)] = key
             live[Int(free)] = true
         } else {

@@ -25,6 +25,17 @@ struct SlotTable {
         }
     }
 
+    /// Moves `connection` into slot `i` (a free slot holding a vacant connection), without a copy.
+    mutating func put(_ i: Int, _ connection: consuming Connection) {
+        // Through an Optional the closure moves it (`take`); capturing `connection` itself would copy it.
+        var incoming: Connection? = consume connection
+        pages[i &>> Self.pageShift].withUnsafeMutableBufferPointer { page in
+            let slot = page.baseAddress! + (i & (Self.pageSize - 1))
+            slot.deinitialize(count: 1)
+            slot.initialize(to: incoming.take()!)
+        }
+    }
+
     mutating func append(_ connection: consuming Connection) {
         if count & (Self.pageSize - 1) == 0 {
             var page = ContiguousArray<Connection>()
