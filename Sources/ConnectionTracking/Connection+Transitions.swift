@@ -350,23 +350,28 @@ extension Connection {
 
     /// Records a RST; returns whether its seq falls in the receiver's window (or cannot be judged).
     mutating func noteRST(_ p: TCPPacketSummary, from role: Role, number: Int, time: Timestamp) -> Bool {
-        let peer = self[role.peer]
-        let me = self[role]
+        // The few fields needed, read in place (`self[role]` would copy a whole side and retain its arrays).
+        let peerRole = role.peer
+        let myState = role == .client ? clientSide.state : serverSide.state
+        let peerState = peerRole == .client ? clientSide.state : serverSide.state
+        let peerWindow = peerRole == .client ? clientSide.windowLast : serverSide.windowLast
         update(role) { $0.rstCount += 1 }
-        let fromNext: Int32? = me.hasBase ? me.nextSequence.distance(to: p.sequenceNumber) : nil
-        let fromPeerAck: Int32? = peer.hasAck ? peer.lastAck.distance(to: p.sequenceNumber) : nil
+        let fromNext: Int32? = (role == .client ? clientSide.hasBase : serverSide.hasBase)
+            ? (role == .client ? clientSide.nextSequence : serverSide.nextSequence).distance(to: p.sequenceNumber) : nil
+        let fromPeerAck: Int32? = (peerRole == .client ? clientSide.hasAck : serverSide.hasAck)
+            ? (peerRole == .client ? clientSide.lastAck : serverSide.lastAck).distance(to: p.sequenceNumber) : nil
         var outOfWindow = false
-        if let d = fromPeerAck, peer.state != .inactive {
-            let window = Int64(max(peer.windowLast, 1))
+        if let d = fromPeerAck, peerState != .inactive {
+            let window = Int64(max(peerWindow, 1))
             outOfWindow = Int64(d) < 0 || Int64(d) >= window
             // Zero-window or window unknown: only exact matches are safe to call in-window.
-            if peer.windowLast == 0 { outOfWindow = d != 0 }
+            if peerWindow == 0 { outOfWindow = d != 0 }
         }
         let record = ResetRecord(
             packet: number, time: time, sequenceNumber: p.sequenceNumber, acknowledgmentNumber: p.acknowledgmentNumber,
             hasACK: p.flags.contains(.ack), ttl: p.ttl, window: p.window, payloadLength: p.payloadLength,
             distanceFromNextSequence: fromNext, distanceFromPeerAck: fromPeerAck, isOutOfWindow: outOfWindow,
-            senderStateBefore: me.state, peerStateBefore: peer.state)
+            senderStateBefore: myState, peerStateBefore: peerState)
         if (role == .client ? clientSide.resets : serverSide.resets).count < 4 { update(role) { $0.resets.append(record) } }
         self.record(ConnectionEvent(kind: .rst, packet: number, time: time, from: role, value: outOfWindow ? 1 : 0,
                                     sequenceNumber: p.sequenceNumber, acknowledgmentNumber: p.acknowledgmentNumber, flags: p.flags))
