@@ -53,30 +53,9 @@ struct JSONWriter {
     }
 
     mutating func int<T: BinaryInteger>(_ value: T) {
-        var magnitude = UInt64(value.magnitude)
-        reserve(21)
-        let negative = value < 0
-        storage.withUnsafeMutableBufferPointer { out in
-            var at = count
-            if negative {
-                out[at] = 0x2D
-                at += 1
-            }
-            // Digits counted first, then written from the last one back.
-            var digits = 1
-            var rest = magnitude / 10
-            while rest > 0 {
-                digits += 1
-                rest /= 10
-            }
-            var i = at + digits
-            repeat {
-                i -= 1
-                out[i] = 0x30 &+ UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            count = at + digits
-        }
+        reserve(DecimalDigits.maximumLength)
+        let at = count
+        count = at + storage.withUnsafeMutableBufferPointer { DecimalDigits.write(value, to: $0.baseAddress! + at) }
     }
 
     mutating func bool(_ value: Bool) { value ? raw("true") : raw("false") }
@@ -89,6 +68,16 @@ struct JSONWriter {
         storage[at] = 0x22
         storage[at + 28] = 0x22
         count = at + 29
+    }
+
+    /// An address as a JSON string, written in place (its text never needs escaping).
+    mutating func address(_ ip: IPAddress) {
+        reserve(IPAddress.maximumTextLength + 2)
+        let at = count
+        let length = storage.withUnsafeMutableBufferPointer { ip.writeText(to: $0.baseAddress! + at + 1) }
+        storage[at] = 0x22
+        storage[at + 1 + length] = 0x22
+        count = at + length + 2
     }
 
     /// Seconds with six decimals ("0.001500"), written in place (`Format.fixedSeconds` is this).
@@ -109,46 +98,61 @@ struct JSONWriter {
 
     /// A JSON string literal: `"` and `\\` escaped, `\n` `\r` `\t`, other controls as `\u00XX`.
     mutating func string(_ s: String) {
+        append(0x22)
+        escaped(s)
+        append(0x22)
+    }
+
+    /// A JSON string literal of what `body` writes as a `TextSink` (`Words` writes its sentences this way).
+    mutating func string(_ body: (inout JSONWriter) -> Void) {
+        append(0x22)
+        body(&self)
+        append(0x22)
+    }
+
+    /// Text escaped for the inside of a JSON string (the quotes are the caller's).
+    mutating func escaped(_ s: String) {
         var s = s
-        append(0x22)
-        s.withUTF8 { utf8 in
-            guard let base = utf8.baseAddress else { return }
-            let raw = UnsafeRawPointer(base)
-            let count = utf8.count
-            // The usual case, nothing to escape: one scan by words, then one copy.
-            if !Self.anyNeedsEscape(raw, count: count) {
-                append(UnsafeRawBufferPointer(start: raw, count: count))
-                return
-            }
-            var start = 0
-            var i = 0
-            while i < count {
-                // Eight bytes at a time while none of them needs an escape (the usual case).
-                if i &+ 8 <= count && !Self.mayNeedEscape(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
-                    i &+= 8
-                    continue
-                }
-                let b = base[i]
-                i &+= 1
-                guard b < 0x20 || b == 0x22 || b == 0x5C else { continue }
-                if start < i - 1 { append(UnsafeRawBufferPointer(start: raw + start, count: i - 1 - start)) }
-                start = i
-                switch b {
-                case 0x22: self.raw("\\\"")
-                case 0x5C: self.raw("\\\\")
-                case 0x0A: self.raw("\\n")
-                case 0x0D: self.raw("\\r")
-                case 0x09: self.raw("\\t")
-                default:
-                    let hex: StaticString = "0123456789abcdef"
-                    self.raw("\\u00")
-                    append(hex.utf8Start[Int(b >> 4)])
-                    append(hex.utf8Start[Int(b & 0xf)])
-                }
-            }
-            if start < count { append(UnsafeRawBufferPointer(start: raw + start, count: count - start)) }
+        s.withUTF8 { escaped(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// UTF-8 text escaped for the inside of a JSON string (the quotes are the caller's).
+    mutating func escaped(_ utf8: UnsafeRawBufferPointer) {
+        guard let raw = utf8.baseAddress else { return }
+        let base = raw.assumingMemoryBound(to: UInt8.self)
+        let count = utf8.count
+        // The usual case, nothing to escape: one scan by words, then one copy.
+        if !Self.anyNeedsEscape(raw, count: count) {
+            append(UnsafeRawBufferPointer(start: raw, count: count))
+            return
         }
-        append(0x22)
+        var start = 0
+        var i = 0
+        while i < count {
+            // Eight bytes at a time while none of them needs an escape (the usual case).
+            if i &+ 8 <= count && !Self.mayNeedEscape(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
+                i &+= 8
+                continue
+            }
+            let b = base[i]
+            i &+= 1
+            guard b < 0x20 || b == 0x22 || b == 0x5C else { continue }
+            if start < i - 1 { append(UnsafeRawBufferPointer(start: raw + start, count: i - 1 - start)) }
+            start = i
+            switch b {
+            case 0x22: self.raw("\\\"")
+            case 0x5C: self.raw("\\\\")
+            case 0x0A: self.raw("\\n")
+            case 0x0D: self.raw("\\r")
+            case 0x09: self.raw("\\t")
+            default:
+                let hex: StaticString = "0123456789abcdef"
+                self.raw("\\u00")
+                append(hex.utf8Start[Int(b >> 4)])
+                append(hex.utf8Start[Int(b & 0xf)])
+            }
+        }
+        if start < count { append(UnsafeRawBufferPointer(start: raw + start, count: count - start)) }
     }
 
     /// Whether any of the eight bytes of `w` is below 0x20, a quote or a backslash (exact as a whole-word
@@ -186,4 +190,9 @@ struct JSONWriter {
 
     /// The bytes as a `String` (they are valid UTF-8: every piece came from a `String` or ASCII).
     var text: String { String(decoding: storage[0..<count], as: UTF8.self) }
+}
+
+/// As a `TextSink` the writer is inside a JSON string (see `string(_ body:)`): text is escaped.
+extension JSONWriter: TextSink {
+    mutating func write(_ sentence: Sentence) { sentence.withUTF8 { escaped($0) } }
 }

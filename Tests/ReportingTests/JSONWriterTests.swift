@@ -96,4 +96,23 @@ struct JSONWriterTests {
         #expect(Format.fixedSeconds(nanoseconds: 499) == "0.000000" && Format.fixedSeconds(nanoseconds: 500) == "0.000001")
         #expect(Format.fixedSeconds(nanoseconds: -1_500_000) == "-0.001500")
     }
+
+    @Test("addresses are written in place exactly as their description, quoted")
+    func addresses() {
+        var rng = SeededRandom(seed: 5)
+        var addresses: [IPAddress] = ["0.0.0.0", "255.255.255.255", "10.0.0.1", "::", "::1", "2001:db8::1", "::ffff:1.2.3.4",
+                                      "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "1:0:0:1:0:0:0:1"].compactMap { IPAddress($0) }
+        #expect(addresses.count == 9)
+        for _ in 0..<500 {
+            addresses.append(IPAddress(ipv4: UInt32(truncatingIfNeeded: rng.next())))
+            // Zero groups are common in real IPv6 addresses, so some groups are zeroed.
+            let mask = rng.next() | rng.next()
+            addresses.append(IPAddress(ipv6High: rng.next() & mask, low: rng.next() & (mask >> 7)))
+        }
+        for ip in addresses {
+            var out = JSONWriter(capacity: 8)
+            out.address(ip)
+            #expect(out.text == "\"" + ip.description + "\"")
+        }
+    }
 }
