@@ -13,8 +13,10 @@ public struct JSONReport {
     public enum Style: Sendable { case document, lines }
     let style: Style
     var emit: (String) -> Void
-    /// Pending output as UTF-8 bytes (see `JSONWriter`), handed to `emit` in chunks.
-    var out = JSONWriter(capacity: 1 << 17)
+    /// Pending output as UTF-8 bytes, handed to `emit` in chunks. A class holds the writer, which
+    /// cannot be copied (it owns its buffer), so the report can: copies share the pending output.
+    private let pending = PendingOutput()
+    private final class PendingOutput { var out = JSONWriter(capacity: 1 << 17) }
     var count = 0
     static let chunk = 1 << 16
 
@@ -25,9 +27,9 @@ public struct JSONReport {
 
     public mutating func begin() {
         if style == .document {
-            out.raw("{\"coroner_version\": ")
-            out.string(coronerVersion)
-            out.raw(",\n\"connections\": [\n")
+            pending.out.raw("{\"coroner_version\": ")
+            pending.out.string(coronerVersion)
+            pending.out.raw(",\n\"connections\": [\n")
         }
     }
 
@@ -38,12 +40,12 @@ public struct JSONReport {
     public mutating func add(_ analyzed: AnalyzedConnection) { add(source: analyzed) }
 
     private mutating func add(source: some JSONConnectionSource) {
-        if style == .document && count > 0 { out.raw(",\n") }
-        Self.write(source, into: &out)
+        if style == .document && count > 0 { pending.out.raw(",\n") }
+        Self.write(source, into: &pending.out)
         if style == .lines {
-            out.raw("\n")
+            pending.out.raw("\n")
             flush()  // one line at a time, so `| jq` sees each verdict as it comes
-        } else if out.count > Self.chunk {
+        } else if pending.out.count > Self.chunk {
             flush()
         }
         count += 1
@@ -51,26 +53,26 @@ public struct JSONReport {
 
     public mutating func end(captures: [CaptureReport], summary: Summary) {
         if style == .document {
-            out.raw("\n],\n\"captures\": [")
+            pending.out.raw("\n],\n\"captures\": [")
             for (i, capture) in captures.enumerated() {
-                if i > 0 { out.raw(", ") }
+                if i > 0 { pending.out.raw(", ") }
                 var text = ""
                 Self.write(capture, into: &text)
-                out.unescaped(text)
+                pending.out.unescaped(text)
             }
-            out.raw("],\n\"summary\": ")
+            pending.out.raw("],\n\"summary\": ")
             var text = ""
             Self.write(summary, into: &text)
-            out.unescaped(text)
-            out.raw("\n}\n")
+            pending.out.unescaped(text)
+            pending.out.raw("\n}\n")
         }
         flush()
     }
 
     mutating func flush() {
-        if !out.isEmpty {
-            emit(out.text)
-            out.removeAll()
+        if !pending.out.isEmpty {
+            emit(pending.out.text)
+            pending.out.removeAll()
         }
     }
 

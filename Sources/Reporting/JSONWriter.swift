@@ -1,43 +1,67 @@
 import WireFormat
 
 /// A JSON text being built as UTF-8 bytes: appends without `String` interpolation, so writing a
-/// connection costs a few copies of its bytes rather than a `String` growth per fragment. The
-/// storage is kept at full length and written through its pointer (`count` bytes are in use), so an
-/// append is a bounds test and a copy. Numbers come out as `"\(n)"` would; `Format.jsonString` is `string(_:)`.
-struct JSONWriter {
-    /// Always `storage.count` long; bytes past `count` are unused.
-    private var storage: [UInt8]
+/// connection costs a few copies of its bytes rather than a `String` growth per fragment. The writer
+/// owns its buffer (allocated here, freed in `deinit`) and cannot be copied, so an append needs no
+/// uniqueness check: a bounds test and a copy. Numbers come out as `"\(n)"` would;
+/// `Format.jsonString` is `string(_:)`.
+struct JSONWriter: ~Copyable {
+    /// `capacity` bytes, the first `count` written.
+    private var base: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
     /// Bytes written.
     private(set) var count = 0
 
-    init(capacity: Int = 1 << 16) { storage = [UInt8](repeating: 0, count: max(64, capacity)) }
+    init(capacity: Int = 1 << 16) {
+        self.capacity = max(64, capacity)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
 
     var isEmpty: Bool { count == 0 }
 
     /// Forgets the text, keeps the storage.
     mutating func removeAll() { count = 0 }
 
-    @inline(__always) private mutating func reserve(_ n: Int) {
-        if count &+ n > storage.count { grow(to: count + n) }
+    /// Makes room for `n` more bytes and returns where they go.
+    @inline(__always) private mutating func reserve(_ n: Int) -> UnsafeMutablePointer<UInt8> {
+        if count &+ n > capacity { grow(to: count + n) }
+        return base + count
     }
 
     private mutating func grow(to needed: Int) {
-        var capacity = storage.count * 2
-        while capacity < needed { capacity *= 2 }
-        storage.append(contentsOf: repeatElement(0, count: capacity - storage.count))
+        var newCapacity = capacity * 2
+        while newCapacity < needed { newCapacity *= 2 }
+        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newBase.initialize(from: base, count: count)
+        base.deallocate()
+        base = newBase
+        capacity = newCapacity
     }
 
     @inline(__always) private mutating func append(_ source: UnsafeRawBufferPointer) {
-        guard let base = source.baseAddress, source.count > 0 else { return }
-        reserve(source.count)
-        let at = count
-        storage.withUnsafeMutableBytes { ($0.baseAddress! + at).copyMemory(from: base, byteCount: source.count) }
-        count &+= source.count
+        guard let from = source.baseAddress else { return }
+        let n = source.count
+        let to = UnsafeMutableRawPointer(reserve(n))
+        // Most pieces are short (keys, punctuation, small words): two overlapping word copies
+        // instead of a call to memcpy.
+        if n >= 8 && n <= 16 {
+            to.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self), toByteOffset: n &- 8, as: UInt64.self)
+        } else if n >= 4 && n < 8 {
+            to.storeBytes(of: from.loadUnaligned(as: UInt32.self), as: UInt32.self)
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self), toByteOffset: n &- 4, as: UInt32.self)
+        } else if n < 4 {
+            for i in 0..<n { to.storeBytes(of: from.load(fromByteOffset: i, as: UInt8.self), toByteOffset: i, as: UInt8.self) }
+        } else {
+            to.copyMemory(from: from, byteCount: n)
+        }
+        count &+= n
     }
 
     @inline(__always) private mutating func append(_ byte: UInt8) {
-        reserve(1)
-        storage[count] = byte
+        reserve(1).pointee = byte
         count &+= 1
     }
 
@@ -53,31 +77,27 @@ struct JSONWriter {
     }
 
     mutating func int<T: BinaryInteger>(_ value: T) {
-        reserve(DecimalDigits.maximumLength)
-        let at = count
-        count = at + storage.withUnsafeMutableBufferPointer { DecimalDigits.write(value, to: $0.baseAddress! + at) }
+        count &+= DecimalDigits.write(value, to: reserve(DecimalDigits.maximumLength))
     }
 
     mutating func bool(_ value: Bool) { value ? raw("true") : raw("false") }
 
     /// A JSON string of `Format.rfc3339(t)`, written in place.
     mutating func timestamp(_ t: Timestamp) {
-        reserve(29)
-        let at = count
-        storage.withUnsafeMutableBufferPointer { Format.rfc3339(t, into: $0.baseAddress! + at + 1) }
-        storage[at] = 0x22
-        storage[at + 28] = 0x22
-        count = at + 29
+        let to = reserve(29)
+        to[0] = 0x22
+        Format.rfc3339(t, into: to + 1)
+        to[28] = 0x22
+        count &+= 29
     }
 
     /// An address as a JSON string, written in place (its text never needs escaping).
     mutating func address(_ ip: IPAddress) {
-        reserve(IPAddress.maximumTextLength + 2)
-        let at = count
-        let length = storage.withUnsafeMutableBufferPointer { ip.writeText(to: $0.baseAddress! + at + 1) }
-        storage[at] = 0x22
-        storage[at + 1 + length] = 0x22
-        count = at + length + 2
+        let to = reserve(IPAddress.maximumTextLength + 2)
+        to[0] = 0x22
+        let length = ip.writeText(to: to + 1)
+        to[1 + length] = 0x22
+        count &+= length + 2
     }
 
     /// Seconds with six decimals ("0.001500"), written in place (`Format.fixedSeconds` is this).
@@ -87,13 +107,12 @@ struct JSONWriter {
         int(micros / 1_000_000)
         append(0x2E)
         var fraction = micros % 1_000_000
-        reserve(6)
-        let at = count
+        let to = reserve(6)
         for i in stride(from: 5, through: 0, by: -1) {
-            storage[at + i] = 0x30 &+ UInt8(fraction % 10)
+            to[i] = 0x30 &+ UInt8(fraction % 10)
             fraction /= 10
         }
-        count = at + 6
+        count &+= 6
     }
 
     /// A JSON string literal: `"` and `\\` escaped, `\n` `\r` `\t`, other controls as `\u00XX`.
@@ -189,7 +208,7 @@ struct JSONWriter {
     }
 
     /// The bytes as a `String` (they are valid UTF-8: every piece came from a `String` or ASCII).
-    var text: String { String(decoding: storage[0..<count], as: UTF8.self) }
+    var text: String { String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self) }
 }
 
 /// As a `TextSink` the writer is inside a JSON string (see `string(_ body:)`): text is escaped.

@@ -79,7 +79,7 @@ struct Sentence: ExpressibleByStringInterpolation, StringInterpolationProtocol {
 
 /// Where `Words` writes: sentences, one after another. A `String` appends them as they are; a
 /// `JSONWriter` escapes them into the JSON string it has open.
-protocol TextSink {
+protocol TextSink: ~Copyable {
     mutating func write(_ sentence: Sentence)
 }
 

@@ -30,7 +30,7 @@ public enum Words {
         return text
     }
 
-    static func explanation(_ v: Verdict, _ c: Connection, into out: inout some TextSink) {
+    static func explanation(_ v: Verdict, _ c: Connection, into out: inout some TextSink & ~Copyable) {
         let closer = name(v.closedBy)
         let peer: StaticString = v.closedBy == .client ? "server" : v.closedBy == .server ? "client" : "other side"
         let reset = v.reasons.first { if case .reset = $0 { true } else { false } }
@@ -194,7 +194,7 @@ public enum Words {
         return text
     }
 
-    static func evidence(_ r: Reason, _ c: Connection, into out: inout some TextSink) {
+    static func evidence(_ r: Reason, _ c: Connection, into out: inout some TextSink & ~Copyable) {
         switch r {
         case let .reset(_, _, from, hasACK, relation, afterFIN, ttl):
             out.write("\(resetWords(hasACK)) from the \(name(from))")
@@ -258,7 +258,7 @@ public enum Words {
         return text
     }
 
-    static func appDetail(_ o: AppOutcome, side: Role, _ v: Verdict, _ c: Connection, into out: inout some TextSink) {
+    static func appDetail(_ o: AppOutcome, side: Role, _ v: Verdict, _ c: Connection, into out: inout some TextSink & ~Copyable) {
         switch o.result {
         case .eof: out.write("recv() returned 0 (EOF) after the peer's FIN")
         case .connectionReset: out.write("the next \(o.call.rawValue) most likely failed with ECONNRESET")
