@@ -11,6 +11,10 @@ struct JSONWriter: ~Copyable {
     private var capacity: Int
     /// Bytes written.
     private(set) var count = 0
+    /// The day of the last timestamp written and its "YYYY-MM-DD" bytes: a report's timestamps
+    /// mostly fall on one day, so the calendar arithmetic runs once per day, not per timestamp.
+    private var lastDay = Int64.min
+    private var lastDate: (UInt64, UInt16) = (0, 0)
 
     init(capacity: Int = 1 << 16) {
         self.capacity = max(64, capacity)
@@ -86,7 +90,17 @@ struct JSONWriter: ~Copyable {
     mutating func timestamp(_ t: Timestamp) {
         let to = reserve(29)
         to[0] = 0x22
-        Format.rfc3339(t, into: to + 1)
+        let (days, second, nanoseconds) = Format.civilParts(t)
+        let date = UnsafeMutableRawPointer(to + 1)
+        if days == lastDay {
+            date.storeBytes(of: lastDate.0, as: UInt64.self)
+            date.storeBytes(of: lastDate.1, toByteOffset: 8, as: UInt16.self)
+        } else {
+            Format.date(days: days, into: to + 1)
+            lastDay = days
+            lastDate = (date.loadUnaligned(as: UInt64.self), date.loadUnaligned(fromByteOffset: 8, as: UInt16.self))
+        }
+        Format.time(second: second, nanoseconds: nanoseconds, into: to + 11)
         to[28] = 0x22
         count &+= 29
     }

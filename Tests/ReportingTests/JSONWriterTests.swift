@@ -115,4 +115,23 @@ struct JSONWriterTests {
             #expect(out.text == "\"" + ip.description + "\"")
         }
     }
+
+    @Test("timestamps in a row reuse the day's date only while the day is the same (same day, next day, back, before 1970)")
+    func timestampsInARow() {
+        let day: Int64 = 86_400 * 1_000_000_000
+        var rng = SeededRandom(seed: 11)
+        var values: [Int64] = [0, 1, day - 1, day, day - 1, -1, -day, -day - 1, 20_000 * day + 5, 20_000 * day + day / 2]
+        var t: Int64 = 20_454 * day
+        for _ in 0..<3000 {
+            t += Int64(rng.next() % 3_000_000_000_000) - 1_000_000_000_000  // up to 50 minutes on, or 16 back
+            values.append(t)
+        }
+        var out = JSONWriter(capacity: 8)
+        var expected = ""
+        for v in values {
+            out.timestamp(Timestamp(rawValue: v))
+            expected += "\"" + Format.rfc3339(Timestamp(rawValue: v)) + "\""
+        }
+        #expect(out.text == expected)
+    }
 }
