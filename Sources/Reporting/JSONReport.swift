@@ -132,9 +132,10 @@ public struct JSONReport {
         out.string(r.cause.rawValue)
         out.raw(", \"confidence\": ")
         out.string(r.confidence.rawValue)
-        out.raw(", \"explanation\": ")
-        out.string { r.writeExplanation(into: &$0) }
-        out.raw(", \"advice\": ")
+        // Words are escaped straight into the open JSON string (a closure here would copy `r`).
+        out.raw(", \"explanation\": \"")
+        r.writeExplanation(into: &out)
+        out.raw("\", \"advice\": ")
         out.stringOrNull(r.advice)
         out.raw(", \"evidence\": [")
         for i in 0..<r.evidenceCount {
@@ -146,9 +147,9 @@ public struct JSONReport {
             out.timestamp(e.time)
             out.raw(", \"from\": ")
             out.stringOrNull(e.from)
-            out.raw(", \"what\": ")
-            out.string { r.writeEvidenceWords(i, into: &$0) }
-            out.raw("}")
+            out.raw(", \"what\": \"")
+            r.writeEvidenceWords(i, into: &out)
+            out.raw("\"}")
         }
         out.raw("], \"app_view\": {\"client\": ")
         app(r, .client, into: &out)
@@ -184,9 +185,9 @@ public struct JSONReport {
         out.string(errors.linux)
         out.raw(", \"windows\": ")
         out.string(errors.windows)
-        out.raw(", \"detail\": ")
-        out.string { r.writeAppDetail(side, into: &$0) }
-        out.raw("}")
+        out.raw(", \"detail\": \"")
+        r.writeAppDetail(side, into: &out)
+        out.raw("\"}")
     }
 
     public static func write(_ c: CaptureReport, into out: inout String) {

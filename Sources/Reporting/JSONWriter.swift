@@ -47,9 +47,13 @@ struct JSONWriter: ~Copyable {
     @inline(__always) private mutating func append(_ source: UnsafeRawBufferPointer) {
         guard let from = source.baseAddress else { return }
         let n = source.count
-        let to = UnsafeMutableRawPointer(reserve(n))
-        // Most pieces are short (keys, punctuation, small words): two overlapping word copies
-        // instead of a call to memcpy.
+        Self.copy(n, from: from, to: UnsafeMutableRawPointer(reserve(n)))
+        count &+= n
+    }
+
+    /// Copies `n` bytes. Most pieces are short (keys, punctuation, small words): two overlapping
+    /// word copies instead of a call to memcpy.
+    @inline(__always) private static func copy(_ n: Int, from: UnsafeRawPointer, to: UnsafeMutableRawPointer) {
         if n >= 8 && n <= 16 {
             to.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
             to.storeBytes(of: from.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self), toByteOffset: n &- 8, as: UInt64.self)
@@ -61,7 +65,6 @@ struct JSONWriter: ~Copyable {
         } else {
             to.copyMemory(from: from, byteCount: n)
         }
-        count &+= n
     }
 
     @inline(__always) private mutating func append(_ byte: UInt8) {
@@ -131,16 +134,22 @@ struct JSONWriter: ~Copyable {
 
     /// A JSON string literal: `"` and `\\` escaped, `\n` `\r` `\t`, other controls as `\u00XX`.
     mutating func string(_ s: String) {
-        append(0x22)
-        escaped(s)
-        append(0x22)
-    }
-
-    /// A JSON string literal of what `body` writes as a `TextSink` (`Words` writes its sentences this way).
-    mutating func string(_ body: (inout JSONWriter) -> Void) {
-        append(0x22)
-        body(&self)
-        append(0x22)
+        var s = s
+        s.withUTF8 { utf8 in
+            let n = utf8.count
+            // The usual case, nothing to escape: quotes and text in one reserved piece.
+            if let from = utf8.baseAddress, !Self.anyNeedsEscape(UnsafeRawPointer(from), count: n) {
+                let to = reserve(n &+ 2)
+                to[0] = 0x22
+                Self.copy(n, from: from, to: to + 1)
+                to[n &+ 1] = 0x22
+                count &+= n &+ 2
+            } else {
+                append(0x22)
+                escaped(UnsafeRawBufferPointer(utf8))
+                append(0x22)
+            }
+        }
     }
 
     /// Text escaped for the inside of a JSON string (the quotes are the caller's).
@@ -205,8 +214,14 @@ struct JSONWriter: ~Copyable {
     /// the one before it, and a string shorter than eight bytes is padded with spaces.
     @inline(__always) static func anyNeedsEscape(_ raw: UnsafeRawPointer, count: Int) -> Bool {
         if count < 8 {
+            // Two overlapping halves (4 to 7 bytes) or the bytes one by one, in a word of spaces.
             var word: UInt64 = 0x2020_2020_2020_2020
-            withUnsafeMutableBytes(of: &word) { $0.baseAddress!.copyMemory(from: raw, byteCount: count) }
+            if count >= 4 {
+                word = UInt64(raw.loadUnaligned(as: UInt32.self))
+                    | UInt64(raw.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self)) << 32
+            } else {
+                for i in 0..<count { word = word << 8 | UInt64(raw.load(fromByteOffset: i, as: UInt8.self)) }
+            }
             return mayNeedEscape(word)
         }
         var i = 0
@@ -225,7 +240,7 @@ struct JSONWriter: ~Copyable {
     var text: String { String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self) }
 }
 
-/// As a `TextSink` the writer is inside a JSON string (see `string(_ body:)`): text is escaped.
+/// As a `TextSink` the writer is inside a JSON string (the caller writes the quotes): text is escaped.
 extension JSONWriter: TextSink {
     mutating func write(_ sentence: Sentence) { sentence.withUTF8 { escaped($0) } }
 }
