@@ -85,40 +85,29 @@ public enum Format {
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         if month <= 2 { year += 1 }
-        twoDigits(year / 100, at: out)
-        twoDigits(year % 100, at: out + 2)
+        DecimalDigits.writePair(year / 100, to: out)
+        DecimalDigits.writePair(year % 100, to: out + 2)
         out[4] = 45  // -
-        twoDigits(month, at: out + 5)
+        DecimalDigits.writePair(month, to: out + 5)
         out[7] = 45
-        twoDigits(day, at: out + 8)
+        DecimalDigits.writePair(day, to: out + 8)
     }
 
     /// Writes "Thh:mm:ss.uuuuuuZ" (17 bytes) for a second of the day and the nanoseconds into it.
     @inline(__always)
     static func time(second: Int64, nanoseconds: Int64, into out: UnsafeMutablePointer<UInt8>) {
         out[0] = 84  // T
-        twoDigits(second / 3600, at: out + 1)
+        DecimalDigits.writePair(second / 3600, to: out + 1)
         out[3] = 58  // :
-        twoDigits(second / 60 % 60, at: out + 4)
+        DecimalDigits.writePair(second / 60 % 60, to: out + 4)
         out[6] = 58
-        twoDigits(second % 60, at: out + 7)
+        DecimalDigits.writePair(second % 60, to: out + 7)
         out[9] = 46  // .
         let micros = nanoseconds / 1000
-        twoDigits(micros / 10_000, at: out + 10)
-        twoDigits(micros / 100 % 100, at: out + 12)
-        twoDigits(micros % 100, at: out + 14)
+        DecimalDigits.writePair(micros / 10_000, to: out + 10)
+        DecimalDigits.writePair(micros / 100 % 100, to: out + 12)
+        DecimalDigits.writePair(micros % 100, to: out + 14)
         out[16] = 90  // Z
-    }
-
-    /// "00" to "99", two bytes each: one lookup per pair of digits instead of two divisions.
-    private static let digitPairs: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
-
-    /// Writes `value` (0...99) as two digits.
-    @inline(__always)
-    private static func twoDigits(_ value: Int64, at out: UnsafeMutablePointer<UInt8>) {
-        let pair = digitPairs.utf8Start + 2 &* Int(truncatingIfNeeded: value)
-        out[0] = pair[0]
-        out[1] = pair[1]
     }
 
     /// JSON string literal with escapes (`"`, `\\`, `\n`, `\r`, `\t`, other controls as `\u00XX`):

@@ -39,7 +39,7 @@ struct Sentence: ExpressibleByStringInterpolation, StringInterpolationProtocol {
         text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }
 
-    mutating func appendInterpolation(_ other: Sentence) {
+    mutating func appendInterpolation(_ other: consuming Sentence) {
         other.withUTF8 { append($0) }
     }
 
@@ -67,30 +67,45 @@ struct Sentence: ExpressibleByStringInterpolation, StringInterpolationProtocol {
         count &+= bytes.count
     }
 
-    /// Lends the sentence's UTF-8 bytes.
-    func withUTF8<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+    /// Lends the sentence's UTF-8 bytes. Mutating only so that the bytes are lent in place: a
+    /// non-mutating method would copy all of `inline` to take its address.
+    mutating func withUTF8<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
         if let spill { return spill.withUnsafeBytes(body) }
         let count = count
-        return withUnsafeBytes(of: inline) { body(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+        return withUnsafeBytes(of: &inline) { body(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
     }
 
-    var string: String { withUTF8 { String(decoding: $0, as: UTF8.self) } }
+    var string: String {
+        var copy = self
+        return copy.withUTF8 { String(decoding: $0, as: UTF8.self) }
+    }
 }
 
 /// Where `Words` writes: sentences, one after another. A `String` appends them as they are; a
 /// `JSONWriter` escapes them into the JSON string it has open.
 protocol TextSink: ~Copyable {
-    mutating func write(_ sentence: Sentence)
+    mutating func write(_ sentence: consuming Sentence)
 }
 
 extension String: TextSink {
-    mutating func write(_ sentence: Sentence) { self += sentence.string }
+    mutating func write(_ sentence: consuming Sentence) { self += sentence.string }
 }
 
 /// Decimal digits of an integer, written into bytes (`"\(n)"` without a `String`).
 enum DecimalDigits {
     /// A sign and the 20 digits of `UInt64.max`.
     static let maximumLength = 21
+
+    /// "00" to "99", two bytes each: one lookup per pair of digits instead of two divisions.
+    static let pairs: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+
+    /// Writes `value` (0...99) as two digits.
+    @inline(__always)
+    static func writePair<T: BinaryInteger>(_ value: T, to out: UnsafeMutablePointer<UInt8>) {
+        let pair = pairs.utf8Start + 2 &* Int(truncatingIfNeeded: value)
+        out[0] = pair[0]
+        out[1] = pair[1]
+    }
 
     /// Writes `value` at `out` and returns the number of bytes written (at most `maximumLength`).
     @inline(__always)
@@ -101,19 +116,25 @@ enum DecimalDigits {
             out[0] = 0x2D
             at = 1
         }
-        // Digits counted first, then written from the last one back.
+        // Digits counted first, then written from the last pair back.
         var digits = 1
-        var rest = magnitude / 10
-        while rest > 0 {
+        var power: UInt64 = 10
+        while digits < 20 && magnitude >= power {
             digits &+= 1
-            rest /= 10
+            power &*= 10
         }
         var i = at &+ digits
-        repeat {
-            i &-= 1
-            out[i] = 0x30 &+ UInt8(magnitude % 10)
-            magnitude /= 10
-        } while magnitude > 0
+        while magnitude >= 100 {
+            let pair = magnitude % 100
+            magnitude /= 100
+            i &-= 2
+            writePair(pair, to: out + i)
+        }
+        if magnitude >= 10 {
+            writePair(magnitude, to: out + at)
+        } else {
+            out[at] = 0x30 &+ UInt8(truncatingIfNeeded: magnitude)
+        }
         return at &+ digits
     }
 }
