@@ -17,9 +17,11 @@ public enum Format {
         n == 1 ? "1 byte" : n < 10_000 ? "\(grouped(n)) bytes" : n < 10_000_000 ? "\(oneDecimal(Double(n) / 1024)) KB" : "\(oneDecimal(Double(n) / 1_048_576)) MB"
     }
 
+    /// "14.0" style, rounded to tenths (written by `JSONWriter.oneDecimal`, which JSON uses in place).
     public static func oneDecimal(_ x: Double) -> String {
-        let tenths = Int64((x * 10).rounded())
-        return "\(tenths / 10).\(abs(tenths % 10))"
+        var out = JSONWriter(capacity: 32)
+        out.oneDecimal(x)
+        return out.text
     }
 
     /// A duration for people: "340 ms", "2.5 s", "4 min 10 s".

@@ -165,7 +165,7 @@ public struct JSONReport {
         out.raw(", \"finish_reason\": ")
         out.string(r.finishReason)
         out.raw(", \"rtt_ms\": ")
-        if let rtt = r.rttNanoseconds { out.unescaped(Format.oneDecimal(Double(rtt) / 1e6)) } else { out.raw("null") }
+        if let rtt = r.rttNanoseconds { out.oneDecimal(Double(rtt) / 1e6) } else { out.raw("null") }
         out.raw(", \"retransmissions\": {\"client\": ")
         out.int(r.retransmissionsClient)
         out.raw(", \"server\": ")

@@ -132,6 +132,14 @@ struct JSONWriter: ~Copyable {
         count &+= 6
     }
 
+    /// One decimal ("14.0"), rounded; `Format.oneDecimal` is this.
+    mutating func oneDecimal(_ x: Double) {
+        let tenths = Int64((x * 10).rounded())
+        int(tenths / 10)
+        append(0x2E)
+        append(0x30 &+ UInt8(truncatingIfNeeded: (tenths % 10).magnitude))
+    }
+
     /// A JSON string literal: `"` and `\\` escaped, `\n` `\r` `\t`, other controls as `\u00XX`.
     mutating func string(_ s: String) {
         var s = s

@@ -50,7 +50,10 @@ public enum Words {
                 out.write("Only the \(closer)'s side of this connection was captured; it closed with a FIN. The other direction is missing, so whether the peer closed too cannot be seen.")
             } else {
                 out.write("The \(closer) closed the connection normally (FIN), and the \(peer) closed its side too; every byte was acknowledged. Both applications read EOF.")
-                if c[v.closedBy == .server ? .server : .client].receivedSinceLastSend == 0 {
+                // The field is read from the side itself: `c[role]` would copy the whole side first.
+                let closerReceivedSinceLastSend =
+                    v.closedBy == .server ? c.serverSide.receivedSinceLastSend : c.clientSide.receivedSinceLastSend
+                if closerReceivedSinceLastSend == 0 {
                     out.write(" (A process that exits or is killed with nothing unread closes the same way; the wire cannot tell them apart.)")
                 }
             }

@@ -134,4 +134,20 @@ struct JSONWriterTests {
         }
         #expect(out.text == expected)
     }
+
+    @Test("one decimal is written as String interpolation of the rounded tenths spells it")
+    func oneDecimal() {
+        var rng = SeededRandom(seed: 13)
+        var values: [Double] = [0, 0.04, 0.05, 0.06, -0.04, -0.05, -0.5, -1.25, 9.95, 14, 1e6 + 0.05, 123_456.789]
+        for _ in 0..<2000 { values.append(Double(Int64(bitPattern: rng.next()) >> 20) / 1000) }
+        for x in values {
+            let tenths = Int64((x * 10).rounded())
+            let expected = "\(tenths / 10).\(abs(tenths % 10))"
+            var out = JSONWriter(capacity: 8)
+            out.oneDecimal(x)
+            #expect(out.text == expected, "\(x)")
+            #expect(Format.oneDecimal(x) == expected, "\(x)")
+        }
+    }
 }
+
