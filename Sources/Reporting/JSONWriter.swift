@@ -141,22 +141,27 @@ struct JSONWriter: ~Copyable {
     }
 
     /// A JSON string literal: `"` and `\\` escaped, `\n` `\r` `\t`, other controls as `\u00XX`.
-    mutating func string(_ s: String) {
-        var s = s
-        s.withUTF8 { utf8 in
-            let n = utf8.count
-            // The usual case, nothing to escape: quotes and text in one reserved piece.
-            if let from = utf8.baseAddress, !Self.anyNeedsEscape(UnsafeRawPointer(from), count: n) {
-                let to = reserve(n &+ 2)
-                to[0] = 0x22
-                Self.copy(n, from: from, to: to + 1)
-                to[n &+ 1] = 0x22
-                count &+= n &+ 2
-            } else {
-                append(0x22)
-                escaped(UnsafeRawBufferPointer(utf8))
-                append(0x22)
-            }
+    mutating func string(_ s: borrowing String) {
+        // Borrowed and read through `utf8` (no copy of the string, so no retain and release: most
+        // strings here are short codes); `withUTF8` on a copy is the fallback for a non-contiguous string.
+        if let done: Void = s.utf8.withContiguousStorageIfAvailable({ quoted($0) }) { return done }
+        var copy = copy s
+        copy.withUTF8 { quoted($0) }
+    }
+
+    private mutating func quoted(_ utf8: UnsafeBufferPointer<UInt8>) {
+        let n = utf8.count
+        // The usual case, nothing to escape: quotes and text in one reserved piece.
+        if let from = utf8.baseAddress, !Self.anyNeedsEscape(UnsafeRawPointer(from), count: n) {
+            let to = reserve(n &+ 2)
+            to[0] = 0x22
+            Self.copy(n, from: from, to: to + 1)
+            to[n &+ 1] = 0x22
+            count &+= n &+ 2
+        } else {
+            append(0x22)
+            escaped(UnsafeRawBufferPointer(utf8))
+            append(0x22)
         }
     }
 
