@@ -43,13 +43,18 @@ enum Rules {
     }
 
     /// Who sent the first FIN or in-window RST.
+    /// Every connection asks this, so it reads the sides in place (no array of candidates, no copy of
+    /// a side); on equal packets the earlier candidate wins (client FIN, client RST, server FIN, server RST).
     static func firstCloser(_ c: Connection) -> Role? {
-        var candidates: [(Int, Role)] = []
-        for role in [Role.client, .server] {
-            if c[role].finCount > 0 { candidates.append((c[role].finPacket, role)) }
-            if let r = c[role].resets.first(where: { !$0.isOutOfWindow }) { candidates.append((r.packet, role)) }
+        var best: (packet: Int, role: Role)?
+        func consider(_ packet: Int, _ role: Role) {
+            if packet < best?.packet ?? .max { best = (packet, role) }
         }
-        return candidates.min { $0.0 < $1.0 }?.1
+        if c.clientSide.finCount > 0 { consider(c.clientSide.finPacket, .client) }
+        if let r = c.clientSide.resets.first(where: { !$0.isOutOfWindow }) { consider(r.packet, .client) }
+        if c.serverSide.finCount > 0 { consider(c.serverSide.finPacket, .server) }
+        if let r = c.serverSide.resets.first(where: { !$0.isOutOfWindow }) { consider(r.packet, .server) }
+        return best?.role
     }
 
     static func outcome(_ role: Role, _ result: AppOutcome.Result, _ call: AppOutcome.Call, _ note: AppOutcome.Note = .none,

@@ -17,9 +17,11 @@ public enum Format {
         n == 1 ? "1 byte" : n < 10_000 ? "\(grouped(n)) bytes" : n < 10_000_000 ? "\(oneDecimal(Double(n) / 1024)) KB" : "\(oneDecimal(Double(n) / 1_048_576)) MB"
     }
 
+    /// "14.0" style, rounded to tenths (written by `JSONWriter.oneDecimal`, which JSON uses in place).
     public static func oneDecimal(_ x: Double) -> String {
-        let tenths = Int64((x * 10).rounded())
-        return "\(tenths / 10).\(abs(tenths % 10))"
+        var out = JSONWriter(capacity: 32)
+        out.oneDecimal(x)
+        return out.text
     }
 
     /// A duration for people: "340 ms", "2.5 s", "4 min 10 s".
@@ -50,9 +52,17 @@ public enum Format {
         }
     }
 
-    /// Writes the 27 bytes of `rfc3339(t)` at `out`. Nanoseconds in an Int64 span the years 1677 to
-    /// 2262, so the year always has four digits.
+    /// Writes the 27 bytes of `rfc3339(t)` at `out`: the date (10 bytes), then "T" and the time.
     static func rfc3339(_ t: Timestamp, into out: UnsafeMutablePointer<UInt8>) {
+        let (days, second, nanoseconds) = civilParts(t)
+        date(days: days, into: out)
+        time(second: second, nanoseconds: nanoseconds, into: out + 10)
+    }
+
+    /// Days since 1970-01-01, the second of that day and the nanoseconds of that second (floored, so
+    /// times before 1970 count back from the day's start).
+    @inline(__always)
+    static func civilParts(_ t: Timestamp) -> (days: Int64, second: Int64, nanoseconds: Int64) {
         let ns = t.rawValue
         var seconds = ns / 1_000_000_000
         var nanos = ns % 1_000_000_000
@@ -60,6 +70,12 @@ public enum Format {
         var days = seconds / 86_400
         var rem = seconds % 86_400
         if rem < 0 { rem += 86_400; days -= 1 }
+        return (days, rem, nanos)
+    }
+
+    /// Writes "YYYY-MM-DD" (10 bytes) for `days` since 1970-01-01. Nanoseconds in an Int64 span the
+    /// years 1677 to 2262, so the year always has four digits.
+    static func date(days: Int64, into out: UnsafeMutablePointer<UInt8>) {
         // Civil date from days since 1970-01-01 (proleptic Gregorian).
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
@@ -71,20 +87,29 @@ public enum Format {
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         if month <= 2 { year += 1 }
-        func put(_ value: Int64, _ width: Int, at offset: Int) {
-            var v = value
-            for i in stride(from: offset + width - 1, through: offset, by: -1) {
-                out[i] = UInt8(truncatingIfNeeded: 48 + v % 10)
-                v /= 10
-            }
-        }
-        put(year, 4, at: 0); out[4] = 45  // -
-        put(month, 2, at: 5); out[7] = 45
-        put(day, 2, at: 8); out[10] = 84  // T
-        put(rem / 3600, 2, at: 11); out[13] = 58  // :
-        put(rem % 3600 / 60, 2, at: 14); out[16] = 58
-        put(rem % 60, 2, at: 17); out[19] = 46  // .
-        put(nanos / 1000, 6, at: 20); out[26] = 90  // Z
+        DecimalDigits.writePair(year / 100, to: out)
+        DecimalDigits.writePair(year % 100, to: out + 2)
+        out[4] = 45  // -
+        DecimalDigits.writePair(month, to: out + 5)
+        out[7] = 45
+        DecimalDigits.writePair(day, to: out + 8)
+    }
+
+    /// Writes "Thh:mm:ss.uuuuuuZ" (17 bytes) for a second of the day and the nanoseconds into it.
+    @inline(__always)
+    static func time(second: Int64, nanoseconds: Int64, into out: UnsafeMutablePointer<UInt8>) {
+        out[0] = 84  // T
+        DecimalDigits.writePair(second / 3600, to: out + 1)
+        out[3] = 58  // :
+        DecimalDigits.writePair(second / 60 % 60, to: out + 4)
+        out[6] = 58
+        DecimalDigits.writePair(second % 60, to: out + 7)
+        out[9] = 46  // .
+        let micros = nanoseconds / 1000
+        DecimalDigits.writePair(micros / 10_000, to: out + 10)
+        DecimalDigits.writePair(micros / 100 % 100, to: out + 12)
+        DecimalDigits.writePair(micros % 100, to: out + 14)
+        out[16] = 90  // Z
     }
 
     /// JSON string literal with escapes (`"`, `\\`, `\n`, `\r`, `\t`, other controls as `\u00XX`):

@@ -1,4 +1,5 @@
 import Analysis
+import ConnectionTracking
 import Diagnosis
 import WireFormat
 
@@ -12,8 +13,10 @@ public struct JSONReport {
     public enum Style: Sendable { case document, lines }
     let style: Style
     var emit: (String) -> Void
-    /// Pending output as UTF-8 bytes (see `JSONWriter`), handed to `emit` in chunks.
-    var out = JSONWriter(capacity: 1 << 17)
+    /// Pending output as UTF-8 bytes, handed to `emit` in chunks. A class holds the writer, which
+    /// cannot be copied (it owns its buffer), so the report can: copies share the pending output.
+    private let pending = PendingOutput()
+    private final class PendingOutput { var out = JSONWriter(capacity: 1 << 17) }
     var count = 0
     static let chunk = 1 << 16
 
@@ -24,19 +27,25 @@ public struct JSONReport {
 
     public mutating func begin() {
         if style == .document {
-            out.raw("{\"coroner_version\": ")
-            out.string(coronerVersion)
-            out.raw(",\n\"connections\": [\n")
+            pending.out.raw("{\"coroner_version\": ")
+            pending.out.string(coronerVersion)
+            pending.out.raw(",\n\"connections\": [\n")
         }
     }
 
-    public mutating func add(_ row: ConnectionRow) {
-        if style == .document && count > 0 { out.raw(",\n") }
-        Self.write(row, into: &out)
+    public mutating func add(_ row: ConnectionRow) { add(source: row) }
+
+    /// The streaming path: the object is written from the verdict and the connection, the words
+    /// straight into the JSON bytes, without building a `ConnectionRow`.
+    public mutating func add(_ analyzed: AnalyzedConnection) { add(source: analyzed) }
+
+    private mutating func add(source: some JSONConnectionSource) {
+        if style == .document && count > 0 { pending.out.raw(",\n") }
+        Self.write(source, into: &pending.out)
         if style == .lines {
-            out.raw("\n")
+            pending.out.raw("\n")
             flush()  // one line at a time, so `| jq` sees each verdict as it comes
-        } else if out.count > Self.chunk {
+        } else if pending.out.count > Self.chunk {
             flush()
         }
         count += 1
@@ -44,49 +53,30 @@ public struct JSONReport {
 
     public mutating func end(captures: [CaptureReport], summary: Summary) {
         if style == .document {
-            out.raw("\n],\n\"captures\": [")
+            pending.out.raw("\n],\n\"captures\": [")
             for (i, capture) in captures.enumerated() {
-                if i > 0 { out.raw(", ") }
+                if i > 0 { pending.out.raw(", ") }
                 var text = ""
                 Self.write(capture, into: &text)
-                out.unescaped(text)
+                pending.out.unescaped(text)
             }
-            out.raw("],\n\"summary\": ")
+            pending.out.raw("],\n\"summary\": ")
             var text = ""
             Self.write(summary, into: &text)
-            out.unescaped(text)
-            out.raw("\n}\n")
+            pending.out.unescaped(text)
+            pending.out.raw("\n}\n")
         }
         flush()
     }
 
     mutating func flush() {
-        if !out.isEmpty {
-            emit(out.text)
-            out.removeAll()
+        if !pending.out.isEmpty {
+            emit(pending.out.text)
+            pending.out.removeAll()
         }
     }
 
     // MARK: - Objects
-
-    static func side(_ s: ConnectionRow.Side, into out: inout JSONWriter) {
-        out.raw("{\"ip\": ")
-        out.string(s.ip)
-        out.raw(", \"port\": ")
-        out.int(s.port)
-        out.raw("}")
-    }
-    static func party(_ p: Party?, into out: inout JSONWriter) { out.stringOrNull(p?.rawValue) }
-    static func app(_ a: ConnectionRow.AppLine?, into out: inout JSONWriter) {
-        guard let a else { return out.raw("null") }
-        out.raw("{\"linux\": ")
-        out.string(a.linux)
-        out.raw(", \"windows\": ")
-        out.string(a.windows)
-        out.raw(", \"detail\": ")
-        out.string(a.detail)
-        out.raw("}")
-    }
 
     /// One connection object, keys as in the output contract (README "JSON output").
     public static func write(_ r: ConnectionRow, into text: inout String) {
@@ -95,17 +85,22 @@ public struct JSONReport {
         text += out.text
     }
 
-    /// One connection object as bytes: the streaming path (no `String` built per fragment).
-    static func write(_ r: ConnectionRow, into out: inout JSONWriter) {
+    /// One connection object as bytes, from a row or straight from the analyzed connection: the one
+    /// place that says which keys a connection has and in which order.
+    static func write(_ r: some JSONConnectionSource, into out: inout JSONWriter) {
         out.raw("{\"id\": ")
         out.int(r.id)
         out.raw(", \"capture\": ")
         out.int(r.captureIndex)
-        out.raw(", \"client\": ")
-        side(r.client, into: &out)
-        out.raw(", \"server\": ")
-        side(r.server, into: &out)
-        out.raw(", \"roles_inferred\": ")
+        out.raw(", \"client\": {\"ip\": ")
+        r.writeAddress(.client, into: &out)
+        out.raw(", \"port\": ")
+        out.int(r.port(.client))
+        out.raw("}, \"server\": {\"ip\": ")
+        r.writeAddress(.server, into: &out)
+        out.raw(", \"port\": ")
+        out.int(r.port(.server))
+        out.raw("}, \"roles_inferred\": ")
         out.bool(r.rolesInferred)
         out.raw(", \"first_packet\": ")
         out.int(r.firstPacket)
@@ -130,34 +125,36 @@ public struct JSONReport {
         out.raw(", \"ending\": ")
         out.string(r.ending.rawValue)
         out.raw(", \"closed_by\": ")
-        party(r.closedBy, into: &out)
+        out.stringOrNull(r.closedBy?.rawValue)
         out.raw(", \"reset_by\": ")
-        party(r.resetBy, into: &out)
+        out.stringOrNull(r.resetBy?.rawValue)
         out.raw(", \"cause\": ")
         out.string(r.cause.rawValue)
         out.raw(", \"confidence\": ")
         out.string(r.confidence.rawValue)
-        out.raw(", \"explanation\": ")
-        out.string(r.explanation)
-        out.raw(", \"advice\": ")
+        // Words are escaped straight into the open JSON string (a closure here would copy `r`).
+        out.raw(", \"explanation\": \"")
+        r.writeExplanation(into: &out)
+        out.raw("\", \"advice\": ")
         out.stringOrNull(r.advice)
         out.raw(", \"evidence\": [")
-        for (i, e) in r.evidence.enumerated() {
+        for i in 0..<r.evidenceCount {
             if i > 0 { out.raw(", ") }
+            let e = r.evidence(i)
             out.raw("{\"packet\": ")
             out.int(e.packet)
             out.raw(", \"time\": ")
-            out.timestamp(e.timestamp)
+            out.timestamp(e.time)
             out.raw(", \"from\": ")
             out.stringOrNull(e.from)
-            out.raw(", \"what\": ")
-            out.string(e.what)
-            out.raw("}")
+            out.raw(", \"what\": \"")
+            r.writeEvidenceWords(i, into: &out)
+            out.raw("\"}")
         }
         out.raw("], \"app_view\": {\"client\": ")
-        app(r.clientView, into: &out)
+        app(r, .client, into: &out)
         out.raw(", \"server\": ")
-        app(r.serverView, into: &out)
+        app(r, .server, into: &out)
         out.raw("}, \"alternatives\": [")
         for (i, a) in r.alternatives.enumerated() {
             if i > 0 { out.raw(", ") }
@@ -168,7 +165,7 @@ public struct JSONReport {
         out.raw(", \"finish_reason\": ")
         out.string(r.finishReason)
         out.raw(", \"rtt_ms\": ")
-        if let rtt = r.rttNanoseconds { out.unescaped(Format.oneDecimal(Double(rtt) / 1e6)) } else { out.raw("null") }
+        if let rtt = r.rttNanoseconds { out.oneDecimal(Double(rtt) / 1e6) } else { out.raw("null") }
         out.raw(", \"retransmissions\": {\"client\": ")
         out.int(r.retransmissionsClient)
         out.raw(", \"server\": ")
@@ -180,6 +177,17 @@ public struct JSONReport {
         out.raw(", \"history\": ")
         out.string(r.zeekHistory)
         out.raw("}}")
+    }
+
+    static func app(_ r: some JSONConnectionSource, _ side: Role, into out: inout JSONWriter) {
+        guard let errors = r.appErrors(side) else { return out.raw("null") }
+        out.raw("{\"linux\": ")
+        out.string(errors.linux)
+        out.raw(", \"windows\": ")
+        out.string(errors.windows)
+        out.raw(", \"detail\": \"")
+        r.writeAppDetail(side, into: &out)
+        out.raw("\"}")
     }
 
     public static func write(_ c: CaptureReport, into out: inout String) {
@@ -202,4 +210,114 @@ public struct JSONReport {
         }
         out += "{\"connections\": \(s.connections), \"by_ending\": \(dict(s.byEnding)), \"by_cause\": \(dict(s.byCause))}"
     }
+}
+
+/// What `JSONReport.write` needs of one connection. A `ConnectionRow` has it (`coroner live`, tests), and
+/// so has an `AnalyzedConnection` (the streaming output: `Words` write into the JSON bytes, no row is
+/// built). Both go through the one writer, so the keys and their order are defined once.
+protocol JSONConnectionSource {
+    var id: Int { get }
+    var captureIndex: Int { get }
+    /// The address as a JSON string.
+    func writeAddress(_ role: Role, into out: inout JSONWriter)
+    func port(_ role: Role) -> Int
+    var rolesInferred: Bool { get }
+    var firstPacket: Int { get }
+    var lastPacket: Int { get }
+    var startTime: Timestamp { get }
+    var endTime: Timestamp { get }
+    var durationNanoseconds: Int64 { get }
+    var packetsClient: UInt64 { get }
+    var packetsServer: UInt64 { get }
+    var bytesClient: UInt64 { get }
+    var bytesServer: UInt64 { get }
+    var handshake: String { get }
+    var ending: Ending { get }
+    var closedBy: Party? { get }
+    var resetBy: Party? { get }
+    var cause: CauseCode { get }
+    var confidence: Confidence { get }
+    /// Writes `Words.explanation` (inside a JSON string).
+    func writeExplanation(into out: inout JSONWriter)
+    var advice: String? { get }
+    var evidenceCount: Int { get }
+    func evidence(_ i: Int) -> (packet: Int, time: Timestamp, from: String?)
+    /// Writes `Words.evidence` of the `i`th reason (inside a JSON string).
+    func writeEvidenceWords(_ i: Int, into out: inout JSONWriter)
+    /// What `side`'s application saw on Linux and on Windows, when known.
+    func appErrors(_ side: Role) -> (linux: String, windows: String)?
+    /// Writes `Words.appDetail` for `side` (inside a JSON string); only called when `appErrors(side)` is not nil.
+    func writeAppDetail(_ side: Role, into out: inout JSONWriter)
+    var alternatives: [CauseCode] { get }
+    var rule: String { get }
+    var finishReason: String { get }
+    var rttNanoseconds: Int64? { get }
+    var retransmissionsClient: Int { get }
+    var retransmissionsServer: Int { get }
+    var longestIdleNanoseconds: Int64 { get }
+    var zeekConnState: String { get }
+    var zeekHistory: String { get }
+}
+
+extension ConnectionRow: JSONConnectionSource {
+    func writeAddress(_ role: Role, into out: inout JSONWriter) { out.string(role == .client ? client.ip : server.ip) }
+    func port(_ role: Role) -> Int { role == .client ? client.port : server.port }
+    func writeExplanation(into out: inout JSONWriter) { out.escaped(explanation) }
+    var evidenceCount: Int { evidence.count }
+    func evidence(_ i: Int) -> (packet: Int, time: Timestamp, from: String?) {
+        (evidence[i].packet, evidence[i].timestamp, evidence[i].from)
+    }
+    func writeEvidenceWords(_ i: Int, into out: inout JSONWriter) { out.escaped(evidence[i].what) }
+    func appErrors(_ side: Role) -> (linux: String, windows: String)? {
+        (side == .client ? clientView : serverView).map { ($0.linux, $0.windows) }
+    }
+    func writeAppDetail(_ side: Role, into out: inout JSONWriter) {
+        out.escaped((side == .client ? clientView : serverView)?.detail ?? "")
+    }
+}
+
+extension AnalyzedConnection: JSONConnectionSource {
+    var id: Int { connection.id }
+    func writeAddress(_ role: Role, into out: inout JSONWriter) { out.address(connection.endpoint(role).ip) }
+    func port(_ role: Role) -> Int { Int(connection.endpoint(role).port) }
+    var rolesInferred: Bool { connection.rolesInferred }
+    var firstPacket: Int { connection.firstPacket }
+    var lastPacket: Int { connection.lastPacket }
+    var startTime: Timestamp { connection.start }
+    var endTime: Timestamp { connection.end }
+    var durationNanoseconds: Int64 { connection.start.nanoseconds(to: connection.end) }
+    var packetsClient: UInt64 { connection.clientSide.packets }
+    var packetsServer: UInt64 { connection.serverSide.packets }
+    var bytesClient: UInt64 { connection.clientSide.payloadBytes }
+    var bytesServer: UInt64 { connection.serverSide.payloadBytes }
+    var handshake: String { connection.handshake.rawValue }
+    var ending: Ending { verdict.ending }
+    var closedBy: Party? { verdict.closedBy }
+    var resetBy: Party? { verdict.resetBy }
+    var cause: CauseCode { verdict.cause }
+    var confidence: Confidence { verdict.confidence }
+    func writeExplanation(into out: inout JSONWriter) { Words.explanation(verdict, connection, into: &out) }
+    var advice: String? { verdict.advice.map(Words.advice) }
+    var evidenceCount: Int { verdict.reasons.count }
+    func evidence(_ i: Int) -> (packet: Int, time: Timestamp, from: String?) {
+        let r = verdict.reasons[i]
+        return (r.packet, r.time, r.from?.rawValue)
+    }
+    func writeEvidenceWords(_ i: Int, into out: inout JSONWriter) { Words.evidence(verdict.reasons[i], connection, into: &out) }
+    func appErrors(_ side: Role) -> (linux: String, windows: String)? {
+        (side == .client ? verdict.clientView : verdict.serverView).map { ($0.result.linux, $0.result.windows) }
+    }
+    func writeAppDetail(_ side: Role, into out: inout JSONWriter) {
+        guard let outcome = side == .client ? verdict.clientView : verdict.serverView else { return }
+        Words.appDetail(outcome, side: side, verdict, connection, into: &out)
+    }
+    var alternatives: [CauseCode] { verdict.alternatives }
+    var rule: String { verdict.rule }
+    var finishReason: String { connection.finishReason.rawValue }
+    var rttNanoseconds: Int64? { connection.handshakeRTTNanoseconds }
+    var retransmissionsClient: Int { connection.clientSide.retransmissions }
+    var retransmissionsServer: Int { connection.serverSide.retransmissions }
+    var longestIdleNanoseconds: Int64 { connection.longestIdleNanoseconds }
+    var zeekConnState: String { verdict.zeekConnState }
+    var zeekHistory: String { verdict.zeekHistory }
 }

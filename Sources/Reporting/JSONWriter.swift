@@ -1,43 +1,74 @@
 import WireFormat
 
 /// A JSON text being built as UTF-8 bytes: appends without `String` interpolation, so writing a
-/// connection costs a few copies of its bytes rather than a `String` growth per fragment. The
-/// storage is kept at full length and written through its pointer (`count` bytes are in use), so an
-/// append is a bounds test and a copy. Numbers come out as `"\(n)"` would; `Format.jsonString` is `string(_:)`.
-struct JSONWriter {
-    /// Always `storage.count` long; bytes past `count` are unused.
-    private var storage: [UInt8]
+/// connection costs a few copies of its bytes rather than a `String` growth per fragment. The writer
+/// owns its buffer (allocated here, freed in `deinit`) and cannot be copied, so an append needs no
+/// uniqueness check: a bounds test and a copy. Numbers come out as `"\(n)"` would;
+/// `Format.jsonString` is `string(_:)`.
+struct JSONWriter: ~Copyable {
+    /// `capacity` bytes, the first `count` written.
+    private var base: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
     /// Bytes written.
     private(set) var count = 0
+    /// The day of the last timestamp written and its "YYYY-MM-DD" bytes: a report's timestamps
+    /// mostly fall on one day, so the calendar arithmetic runs once per day, not per timestamp.
+    private var lastDay = Int64.min
+    private var lastDate: (UInt64, UInt16) = (0, 0)
 
-    init(capacity: Int = 1 << 16) { storage = [UInt8](repeating: 0, count: max(64, capacity)) }
+    init(capacity: Int = 1 << 16) {
+        self.capacity = max(64, capacity)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
 
     var isEmpty: Bool { count == 0 }
 
     /// Forgets the text, keeps the storage.
     mutating func removeAll() { count = 0 }
 
-    @inline(__always) private mutating func reserve(_ n: Int) {
-        if count &+ n > storage.count { grow(to: count + n) }
+    /// Makes room for `n` more bytes and returns where they go.
+    @inline(__always) private mutating func reserve(_ n: Int) -> UnsafeMutablePointer<UInt8> {
+        if count &+ n > capacity { grow(to: count + n) }
+        return base + count
     }
 
     private mutating func grow(to needed: Int) {
-        var capacity = storage.count * 2
-        while capacity < needed { capacity *= 2 }
-        storage.append(contentsOf: repeatElement(0, count: capacity - storage.count))
+        var newCapacity = capacity * 2
+        while newCapacity < needed { newCapacity *= 2 }
+        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newBase.initialize(from: base, count: count)
+        base.deallocate()
+        base = newBase
+        capacity = newCapacity
     }
 
     @inline(__always) private mutating func append(_ source: UnsafeRawBufferPointer) {
-        guard let base = source.baseAddress, source.count > 0 else { return }
-        reserve(source.count)
-        let at = count
-        storage.withUnsafeMutableBytes { ($0.baseAddress! + at).copyMemory(from: base, byteCount: source.count) }
-        count &+= source.count
+        guard let from = source.baseAddress else { return }
+        let n = source.count
+        Self.copy(n, from: from, to: UnsafeMutableRawPointer(reserve(n)))
+        count &+= n
+    }
+
+    /// Copies `n` bytes. Most pieces are short (keys, punctuation, small words): two overlapping
+    /// word copies instead of a call to memcpy.
+    @inline(__always) private static func copy(_ n: Int, from: UnsafeRawPointer, to: UnsafeMutableRawPointer) {
+        if n >= 8 && n <= 16 {
+            to.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self), toByteOffset: n &- 8, as: UInt64.self)
+        } else if n >= 4 && n < 8 {
+            to.storeBytes(of: from.loadUnaligned(as: UInt32.self), as: UInt32.self)
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self), toByteOffset: n &- 4, as: UInt32.self)
+        } else if n < 4 {
+            for i in 0..<n { to.storeBytes(of: from.load(fromByteOffset: i, as: UInt8.self), toByteOffset: i, as: UInt8.self) }
+        } else {
+            to.copyMemory(from: from, byteCount: n)
+        }
     }
 
     @inline(__always) private mutating func append(_ byte: UInt8) {
-        reserve(1)
-        storage[count] = byte
+        reserve(1).pointee = byte
         count &+= 1
     }
 
@@ -53,42 +84,37 @@ struct JSONWriter {
     }
 
     mutating func int<T: BinaryInteger>(_ value: T) {
-        var magnitude = UInt64(value.magnitude)
-        reserve(21)
-        let negative = value < 0
-        storage.withUnsafeMutableBufferPointer { out in
-            var at = count
-            if negative {
-                out[at] = 0x2D
-                at += 1
-            }
-            // Digits counted first, then written from the last one back.
-            var digits = 1
-            var rest = magnitude / 10
-            while rest > 0 {
-                digits += 1
-                rest /= 10
-            }
-            var i = at + digits
-            repeat {
-                i -= 1
-                out[i] = 0x30 &+ UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            count = at + digits
-        }
+        count &+= DecimalDigits.write(value, to: reserve(DecimalDigits.maximumLength))
     }
 
     mutating func bool(_ value: Bool) { value ? raw("true") : raw("false") }
 
     /// A JSON string of `Format.rfc3339(t)`, written in place.
     mutating func timestamp(_ t: Timestamp) {
-        reserve(29)
-        let at = count
-        storage.withUnsafeMutableBufferPointer { Format.rfc3339(t, into: $0.baseAddress! + at + 1) }
-        storage[at] = 0x22
-        storage[at + 28] = 0x22
-        count = at + 29
+        let to = reserve(29)
+        to[0] = 0x22
+        let (days, second, nanoseconds) = Format.civilParts(t)
+        let date = UnsafeMutableRawPointer(to + 1)
+        if days == lastDay {
+            date.storeBytes(of: lastDate.0, as: UInt64.self)
+            date.storeBytes(of: lastDate.1, toByteOffset: 8, as: UInt16.self)
+        } else {
+            Format.date(days: days, into: to + 1)
+            lastDay = days
+            lastDate = (date.loadUnaligned(as: UInt64.self), date.loadUnaligned(fromByteOffset: 8, as: UInt16.self))
+        }
+        Format.time(second: second, nanoseconds: nanoseconds, into: to + 11)
+        to[28] = 0x22
+        count &+= 29
+    }
+
+    /// An address as a JSON string, written in place (its text never needs escaping).
+    mutating func address(_ ip: IPAddress) {
+        let to = reserve(IPAddress.maximumTextLength + 2)
+        to[0] = 0x22
+        let length = ip.writeText(to: to + 1)
+        to[1 + length] = 0x22
+        count &+= length + 2
     }
 
     /// Seconds with six decimals ("0.001500"), written in place (`Format.fixedSeconds` is this).
@@ -98,57 +124,90 @@ struct JSONWriter {
         int(micros / 1_000_000)
         append(0x2E)
         var fraction = micros % 1_000_000
-        reserve(6)
-        let at = count
+        let to = reserve(6)
         for i in stride(from: 5, through: 0, by: -1) {
-            storage[at + i] = 0x30 &+ UInt8(fraction % 10)
+            to[i] = 0x30 &+ UInt8(fraction % 10)
             fraction /= 10
         }
-        count = at + 6
+        count &+= 6
+    }
+
+    /// One decimal ("14.0"), rounded; `Format.oneDecimal` is this.
+    mutating func oneDecimal(_ x: Double) {
+        let tenths = Int64((x * 10).rounded())
+        int(tenths / 10)
+        append(0x2E)
+        append(0x30 &+ UInt8(truncatingIfNeeded: (tenths % 10).magnitude))
     }
 
     /// A JSON string literal: `"` and `\\` escaped, `\n` `\r` `\t`, other controls as `\u00XX`.
-    mutating func string(_ s: String) {
-        var s = s
-        append(0x22)
-        s.withUTF8 { utf8 in
-            guard let base = utf8.baseAddress else { return }
-            let raw = UnsafeRawPointer(base)
-            let count = utf8.count
-            // The usual case, nothing to escape: one scan by words, then one copy.
-            if !Self.anyNeedsEscape(raw, count: count) {
-                append(UnsafeRawBufferPointer(start: raw, count: count))
-                return
-            }
-            var start = 0
-            var i = 0
-            while i < count {
-                // Eight bytes at a time while none of them needs an escape (the usual case).
-                if i &+ 8 <= count && !Self.mayNeedEscape(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
-                    i &+= 8
-                    continue
-                }
-                let b = base[i]
-                i &+= 1
-                guard b < 0x20 || b == 0x22 || b == 0x5C else { continue }
-                if start < i - 1 { append(UnsafeRawBufferPointer(start: raw + start, count: i - 1 - start)) }
-                start = i
-                switch b {
-                case 0x22: self.raw("\\\"")
-                case 0x5C: self.raw("\\\\")
-                case 0x0A: self.raw("\\n")
-                case 0x0D: self.raw("\\r")
-                case 0x09: self.raw("\\t")
-                default:
-                    let hex: StaticString = "0123456789abcdef"
-                    self.raw("\\u00")
-                    append(hex.utf8Start[Int(b >> 4)])
-                    append(hex.utf8Start[Int(b & 0xf)])
-                }
-            }
-            if start < count { append(UnsafeRawBufferPointer(start: raw + start, count: count - start)) }
+    mutating func string(_ s: borrowing String) {
+        // Borrowed and read through `utf8` (no copy of the string, so no retain and release: most
+        // strings here are short codes); `withUTF8` on a copy is the fallback for a non-contiguous string.
+        if let done: Void = s.utf8.withContiguousStorageIfAvailable({ quoted($0) }) { return done }
+        var copy = copy s
+        copy.withUTF8 { quoted($0) }
+    }
+
+    private mutating func quoted(_ utf8: UnsafeBufferPointer<UInt8>) {
+        let n = utf8.count
+        // The usual case, nothing to escape: quotes and text in one reserved piece.
+        if let from = utf8.baseAddress, !Self.anyNeedsEscape(UnsafeRawPointer(from), count: n) {
+            let to = reserve(n &+ 2)
+            to[0] = 0x22
+            Self.copy(n, from: from, to: to + 1)
+            to[n &+ 1] = 0x22
+            count &+= n &+ 2
+        } else {
+            append(0x22)
+            escaped(UnsafeRawBufferPointer(utf8))
+            append(0x22)
         }
-        append(0x22)
+    }
+
+    /// Text escaped for the inside of a JSON string (the quotes are the caller's).
+    mutating func escaped(_ s: String) {
+        var s = s
+        s.withUTF8 { escaped(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// UTF-8 text escaped for the inside of a JSON string (the quotes are the caller's).
+    mutating func escaped(_ utf8: UnsafeRawBufferPointer) {
+        guard let raw = utf8.baseAddress else { return }
+        let base = raw.assumingMemoryBound(to: UInt8.self)
+        let count = utf8.count
+        // The usual case, nothing to escape: one scan by words, then one copy.
+        if !Self.anyNeedsEscape(raw, count: count) {
+            append(UnsafeRawBufferPointer(start: raw, count: count))
+            return
+        }
+        var start = 0
+        var i = 0
+        while i < count {
+            // Eight bytes at a time while none of them needs an escape (the usual case).
+            if i &+ 8 <= count && !Self.mayNeedEscape(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
+                i &+= 8
+                continue
+            }
+            let b = base[i]
+            i &+= 1
+            guard b < 0x20 || b == 0x22 || b == 0x5C else { continue }
+            if start < i - 1 { append(UnsafeRawBufferPointer(start: raw + start, count: i - 1 - start)) }
+            start = i
+            switch b {
+            case 0x22: self.raw("\\\"")
+            case 0x5C: self.raw("\\\\")
+            case 0x0A: self.raw("\\n")
+            case 0x0D: self.raw("\\r")
+            case 0x09: self.raw("\\t")
+            default:
+                let hex: StaticString = "0123456789abcdef"
+                self.raw("\\u00")
+                append(hex.utf8Start[Int(b >> 4)])
+                append(hex.utf8Start[Int(b & 0xf)])
+            }
+        }
+        if start < count { append(UnsafeRawBufferPointer(start: raw + start, count: count - start)) }
     }
 
     /// Whether any of the eight bytes of `w` is below 0x20, a quote or a backslash (exact as a whole-word
@@ -168,8 +227,14 @@ struct JSONWriter {
     /// the one before it, and a string shorter than eight bytes is padded with spaces.
     @inline(__always) static func anyNeedsEscape(_ raw: UnsafeRawPointer, count: Int) -> Bool {
         if count < 8 {
+            // Two overlapping halves (4 to 7 bytes) or the bytes one by one, in a word of spaces.
             var word: UInt64 = 0x2020_2020_2020_2020
-            withUnsafeMutableBytes(of: &word) { $0.baseAddress!.copyMemory(from: raw, byteCount: count) }
+            if count >= 4 {
+                word = UInt64(raw.loadUnaligned(as: UInt32.self))
+                    | UInt64(raw.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self)) << 32
+            } else {
+                for i in 0..<count { word = word << 8 | UInt64(raw.load(fromByteOffset: i, as: UInt8.self)) }
+            }
             return mayNeedEscape(word)
         }
         var i = 0
@@ -185,5 +250,10 @@ struct JSONWriter {
     }
 
     /// The bytes as a `String` (they are valid UTF-8: every piece came from a `String` or ASCII).
-    var text: String { String(decoding: storage[0..<count], as: UTF8.self) }
+    var text: String { String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self) }
+}
+
+/// As a `TextSink` the writer is inside a JSON string (the caller writes the quotes): text is escaped.
+extension JSONWriter: TextSink {
+    mutating func write(_ sentence: consuming Sentence) { sentence.withUTF8 { escaped($0) } }
 }

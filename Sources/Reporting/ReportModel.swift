@@ -143,10 +143,12 @@ public struct Summary: Sendable {
 
     public init() {}
 
-    public mutating func add(_ row: ConnectionRow) {
+    public mutating func add(_ row: ConnectionRow) { add(ending: row.ending, cause: row.cause) }
+
+    public mutating func add(ending: Ending, cause: CauseCode) {
         connections += 1
-        if let i = Self.endings.firstIndex(of: row.ending) { endingCounts[i] += 1 }
-        if let i = Self.causes.firstIndex(of: row.cause) { causeCounts[i] += 1 }
+        if let i = Self.endings.firstIndex(of: ending) { endingCounts[i] += 1 }
+        if let i = Self.causes.firstIndex(of: cause) { causeCounts[i] += 1 }
     }
 
     /// Connections per ending that occurred, keyed by its code.

@@ -93,51 +93,59 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
     /// Dotted quad for IPv4, RFC 5952 canonical text for IPv6. Written byte by byte into the
     /// string's own storage (one allocation at most; reports format every address they print).
     public var description: String {
-        String(unsafeUninitializedCapacity: 48) { buffer in
-            var out = TextBytes(base: buffer.baseAddress!)
-            if !isIPv6 {
-                out.dotted(ipv4Value)
-                return out.count
-            }
-            // RFC 5952 §5: IPv4-mapped addresses (::ffff:0:0/96) in mixed notation, as inet_ntop prints them.
-            if high == 0 && low >> 32 == 0xffff {
-                for byte in "::ffff:".utf8 { out.put(byte) }
-                out.dotted(UInt32(truncatingIfNeeded: low))
-                return out.count
-            }
-            let high = high, low = low
-            func group(_ i: Int) -> UInt16 {
-                UInt16(truncatingIfNeeded: (i < 4 ? high : low) >> UInt64(48 - 16 * (i & 3)))
-            }
-            // Longest run of zero groups (length >= 2, the first of equals) becomes "::".
-            var bestStart = -1, bestLength = 0, runStart = -1
-            for i in 0...8 {
-                if i < 8 && group(i) == 0 {
-                    if runStart < 0 { runStart = i }
-                } else if runStart >= 0 {
-                    if i - runStart > bestLength { bestStart = runStart; bestLength = i - runStart }
-                    runStart = -1
-                }
-            }
-            if bestLength < 2 { bestStart = -1 }
-            var i = 0
-            while i < 8 {
-                if i == bestStart {
-                    out.put(0x3A)
-                    out.put(0x3A)
-                    i += bestLength
-                    continue
-                }
-                if out.count > 0 && out.last != 0x3A { out.put(0x3A) }
-                out.hex(group(i))
-                i += 1
-            }
+        String(unsafeUninitializedCapacity: Self.maximumTextLength) { writeText(to: $0.baseAddress!) }
+    }
+
+    /// Room enough for any `description` (the longest, eight groups of four hex digits and seven
+    /// colons, is 39 bytes).
+    @inlinable public static var maximumTextLength: Int { 48 }
+
+    /// Writes the UTF-8 bytes of `description` at `out` (room for `maximumTextLength` bytes) and
+    /// returns how many it wrote: the JSON output puts addresses in place, without a `String`.
+    public func writeText(to base: UnsafeMutablePointer<UInt8>) -> Int {
+        var out = TextBytes(base: base)
+        if !isIPv6 {
+            out.dotted(ipv4Value)
             return out.count
         }
+        // RFC 5952 §5: IPv4-mapped addresses (::ffff:0:0/96) in mixed notation, as inet_ntop prints them.
+        if high == 0 && low >> 32 == 0xffff {
+            for byte in "::ffff:".utf8 { out.put(byte) }
+            out.dotted(UInt32(truncatingIfNeeded: low))
+            return out.count
+        }
+        let high = high, low = low
+        func group(_ i: Int) -> UInt16 {
+            UInt16(truncatingIfNeeded: (i < 4 ? high : low) >> UInt64(48 - 16 * (i & 3)))
+        }
+        // Longest run of zero groups (length >= 2, the first of equals) becomes "::".
+        var bestStart = -1, bestLength = 0, runStart = -1
+        for i in 0...8 {
+            if i < 8 && group(i) == 0 {
+                if runStart < 0 { runStart = i }
+            } else if runStart >= 0 {
+                if i - runStart > bestLength { bestStart = runStart; bestLength = i - runStart }
+                runStart = -1
+            }
+        }
+        if bestLength < 2 { bestStart = -1 }
+        var i = 0
+        while i < 8 {
+            if i == bestStart {
+                out.put(0x3A)
+                out.put(0x3A)
+                i += bestLength
+                continue
+            }
+            if out.count > 0 && out.last != 0x3A { out.put(0x3A) }
+            out.hex(group(i))
+            i += 1
+        }
+        return out.count
     }
 }
 
-/// Bytes of an address's text, written into a string's uninitialized storage.
+/// Bytes of an address's text, written into a string's uninitialized storage or the JSON output's bytes.
 private struct TextBytes {
     let base: UnsafeMutablePointer<UInt8>
     var count = 0

@@ -59,12 +59,18 @@ final class OutputPipeline: @unchecked Sendable {
         var items: [(FinishedConnection, String)?] = []
     }
 
+    /// JSON is written straight from the verdict and the connection; rows are built only for the text
+    /// and Markdown reports, which need them all at the end.
     private func write(_ analyzed: AnalyzedConnection, captureFile: String) {
-        let row = ConnectionRow(analyzed, captureFile: captureFile, includeLadder: false)
-        if failOn.contains(row.cause) { matched = true }
-        summary.add(row)
-        if onlyAbnormal && !row.isAbnormal { return }
-        if json != nil { json!.add(row) } else { rows.append(row) }
+        let verdict = analyzed.verdict
+        if failOn.contains(verdict.cause) { matched = true }
+        summary.add(ending: verdict.ending, cause: verdict.cause)
+        if onlyAbnormal && !verdict.cause.isAbnormal { return }
+        if json != nil {
+            json!.add(analyzed)
+        } else {
+            rows.append(ConnectionRow(analyzed, captureFile: captureFile, includeLadder: false))
+        }
     }
 
     /// Waits until every submitted connection is written.

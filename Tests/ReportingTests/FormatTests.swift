@@ -1,4 +1,6 @@
+import Foundation
 import Reporting
+import TestSupport
 import Testing
 import WireFormat
 
@@ -12,6 +14,25 @@ struct FormatTests {
     ])
     func rfc3339(_ nanoseconds: Int64, _ expected: String) {
         #expect(Format.rfc3339(Timestamp(rawValue: nanoseconds)) == expected)
+    }
+
+    @Test("RFC 3339 agrees with Foundation's calendar on the date and time of day, 1678 to 2261")
+    func rfc3339LikeFoundation() {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        var rng = SeededRandom(seed: 21)
+        for _ in 0..<3000 {
+            let ns = Int64(bitPattern: rng.next()) / 1_000_000_000 * 999_999_999 + Int64(rng.next() % 1_000_000_000)
+            var seconds = ns / 1_000_000_000
+            var nanos = ns % 1_000_000_000
+            if nanos < 0 { nanos += 1_000_000_000; seconds -= 1 }
+            // Whole seconds are exact in a Double here, so Foundation sees the same second.
+            let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: Date(timeIntervalSince1970: Double(seconds)))
+            func pad(_ n: Int, _ width: Int) -> String { String(repeating: "0", count: max(0, width - String(n).count)) + String(n) }
+            let expected = "\(pad(c.year!, 4))-\(pad(c.month!, 2))-\(pad(c.day!, 2))T\(pad(c.hour!, 2)):\(pad(c.minute!, 2)):\(pad(c.second!, 2))."
+                + pad(Int(nanos / 1000), 6) + "Z"
+            #expect(Format.rfc3339(Timestamp(rawValue: ns)) == expected, "\(ns)")
+        }
     }
 
     @Test("durations, sizes and JSON strings")

@@ -96,4 +96,58 @@ struct JSONWriterTests {
         #expect(Format.fixedSeconds(nanoseconds: 499) == "0.000000" && Format.fixedSeconds(nanoseconds: 500) == "0.000001")
         #expect(Format.fixedSeconds(nanoseconds: -1_500_000) == "-0.001500")
     }
+
+    @Test("addresses are written in place exactly as their description, quoted")
+    func addresses() {
+        var rng = SeededRandom(seed: 5)
+        var addresses: [IPAddress] = ["0.0.0.0", "255.255.255.255", "10.0.0.1", "::", "::1", "2001:db8::1", "::ffff:1.2.3.4",
+                                      "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "1:0:0:1:0:0:0:1"].compactMap { IPAddress($0) }
+        #expect(addresses.count == 9)
+        for _ in 0..<500 {
+            addresses.append(IPAddress(ipv4: UInt32(truncatingIfNeeded: rng.next())))
+            // Zero groups are common in real IPv6 addresses, so some groups are zeroed.
+            let mask = rng.next() | rng.next()
+            addresses.append(IPAddress(ipv6High: rng.next() & mask, low: rng.next() & (mask >> 7)))
+        }
+        for ip in addresses {
+            var out = JSONWriter(capacity: 8)
+            out.address(ip)
+            #expect(out.text == "\"" + ip.description + "\"")
+        }
+    }
+
+    @Test("timestamps in a row reuse the day's date only while the day is the same (same day, next day, back, before 1970)")
+    func timestampsInARow() {
+        let day: Int64 = 86_400 * 1_000_000_000
+        var rng = SeededRandom(seed: 11)
+        var values: [Int64] = [0, 1, day - 1, day, day - 1, -1, -day, -day - 1, 20_000 * day + 5, 20_000 * day + day / 2]
+        var t: Int64 = 20_454 * day
+        for _ in 0..<3000 {
+            t += Int64(rng.next() % 3_000_000_000_000) - 1_000_000_000_000  // up to 50 minutes on, or 16 back
+            values.append(t)
+        }
+        var out = JSONWriter(capacity: 8)
+        var expected = ""
+        for v in values {
+            out.timestamp(Timestamp(rawValue: v))
+            expected += "\"" + Format.rfc3339(Timestamp(rawValue: v)) + "\""
+        }
+        #expect(out.text == expected)
+    }
+
+    @Test("one decimal is written as String interpolation of the rounded tenths spells it")
+    func oneDecimal() {
+        var rng = SeededRandom(seed: 13)
+        var values: [Double] = [0, 0.04, 0.05, 0.06, -0.04, -0.05, -0.5, -1.25, 9.95, 14, 1e6 + 0.05, 123_456.789]
+        for _ in 0..<2000 { values.append(Double(Int64(bitPattern: rng.next()) >> 20) / 1000) }
+        for x in values {
+            let tenths = Int64((x * 10).rounded())
+            let expected = "\(tenths / 10).\(abs(tenths % 10))"
+            var out = JSONWriter(capacity: 8)
+            out.oneDecimal(x)
+            #expect(out.text == expected, "\(x)")
+            #expect(Format.oneDecimal(x) == expected, "\(x)")
+        }
+    }
 }
+

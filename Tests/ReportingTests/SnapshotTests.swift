@@ -27,18 +27,29 @@ func assertSnapshot(_ actual: String, named name: String, sourceLocation: Source
 
 /// Analyzes a lab capture in-process and returns rows and reports under a stable relative name.
 func analyzeLabCapture(_ name: String) -> (rows: [ConnectionRow], captures: [CaptureReport], summary: Summary) {
+    let r = analyzeLabCaptureKeepingConnections(name)
+    return (r.rows, r.captures, r.summary)
+}
+
+/// As `analyzeLabCapture`, with the analyzed connections too (in the same order as the rows).
+func analyzeLabCaptureKeepingConnections(_ name: String)
+    -> (rows: [ConnectionRow], analyzed: [AnalyzedConnection], captures: [CaptureReport], summary: Summary)
+{
     let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let relative = "captures/\(name)"
     var rows: [ConnectionRow] = []
+    var connections: [AnalyzedConnection] = []
     var summary = Summary()
     var report = Analyzer.analyze(path: repository.appendingPathComponent(relative).path) { analyzed in
         let row = ConnectionRow(analyzed, captureFile: relative)
         summary.add(row)
         rows.append(row)
+        connections.append(analyzed)
     }
     report.file = relative
     rows.sort { $0.id < $1.id }
-    return (rows, [report], summary)
+    connections.sort { $0.connection.id < $1.connection.id }
+    return (rows, connections, [report], summary)
 }
 
 @Suite("Report formats (golden files)")
@@ -89,5 +100,17 @@ struct SnapshotTests {
         ndjson.end(captures: r.captures, summary: r.summary)
         #expect(lines.split(separator: "\n").count == r.rows.count)
         try assertSnapshot(lines, named: "\(capture).ndjson")
+    }
+
+    @Test("JSON written straight from the analyzed connections (the CLI's streaming path, words into the bytes) is the rows' JSON",
+          arguments: captures)
+    func jsonFromAnalyzed(_ capture: String) throws {
+        let r = analyzeLabCaptureKeepingConnections(capture)
+        var document = ""
+        var report = JSONReport(style: .document) { document += $0 }
+        report.begin()
+        for analyzed in r.analyzed { report.add(analyzed) }
+        report.end(captures: r.captures, summary: r.summary)
+        try assertSnapshot(document, named: "\(capture).json")
     }
 }

@@ -1,0 +1,140 @@
+/// A piece of text that `Words` writes, built from a string literal with interpolations: UTF-8 bytes
+/// kept inside the value (no heap allocation up to `inlineCapacity` bytes, which every sentence of
+/// `Words` fits today). `String` interpolation costs a `String` growth per fragment; the JSON output
+/// writes a few hundred thousand sentences, so they are bytes from the start.
+///
+/// Literal parts are `StaticString`s; interpolations take `StaticString`, `String`, integers
+/// (decimal) and other sentences. Longer text spills into an array, so any length is correct.
+struct Sentence: ExpressibleByStringInterpolation, StringInterpolationProtocol {
+    typealias StringLiteralType = StaticString
+
+    static let inlineCapacity = 480
+    private var inline: InlineArray<480, UInt8>
+    /// Bytes written (inline, or in `spill` once that is set).
+    private(set) var count = 0
+    /// Holds all the bytes once they outgrow `inline`.
+    private var spill: [UInt8]?
+
+    init(literalCapacity: Int, interpolationCount: Int) {
+        inline = InlineArray(repeating: 0)
+    }
+
+    init(stringLiteral value: StaticString) {
+        self.init(literalCapacity: 0, interpolationCount: 0)
+        appendLiteral(value)
+    }
+
+    init(stringInterpolation: Sentence) { self = stringInterpolation }
+
+    mutating func appendLiteral(_ literal: StaticString) {
+        literal.withUTF8Buffer { append(UnsafeRawBufferPointer($0)) }
+    }
+
+    mutating func appendInterpolation(_ text: StaticString) {
+        text.withUTF8Buffer { append(UnsafeRawBufferPointer($0)) }
+    }
+
+    mutating func appendInterpolation(_ text: String) {
+        var text = text
+        text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+    }
+
+    mutating func appendInterpolation(_ other: consuming Sentence) {
+        other.withUTF8 { append($0) }
+    }
+
+    /// Decimal, as `"\(n)"` writes it.
+    mutating func appendInterpolation<T: BinaryInteger>(_ value: T) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: DecimalDigits.maximumLength) { digits in
+            let n = DecimalDigits.write(value, to: digits.baseAddress!)
+            append(UnsafeRawBufferPointer(start: digits.baseAddress!, count: n))
+        }
+    }
+
+    private mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        if spill == nil && count &+ bytes.count <= Self.inlineCapacity {
+            let at = count
+            withUnsafeMutableBytes(of: &inline) { ($0.baseAddress! + at).copyMemory(from: source, byteCount: bytes.count) }
+            count &+= bytes.count
+            return
+        }
+        if spill == nil {
+            let at = count
+            spill = withUnsafeBytes(of: &inline) { Array($0[0..<at]) }
+        }
+        spill!.append(contentsOf: bytes)
+        count &+= bytes.count
+    }
+
+    /// Lends the sentence's UTF-8 bytes. Mutating only so that the bytes are lent in place: a
+    /// non-mutating method would copy all of `inline` to take its address.
+    mutating func withUTF8<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        if let spill { return spill.withUnsafeBytes(body) }
+        let count = count
+        return withUnsafeBytes(of: &inline) { body(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+    }
+
+    var string: String {
+        var copy = self
+        return copy.withUTF8 { String(decoding: $0, as: UTF8.self) }
+    }
+}
+
+/// Where `Words` writes: sentences, one after another. A `String` appends them as they are; a
+/// `JSONWriter` escapes them into the JSON string it has open.
+protocol TextSink: ~Copyable {
+    mutating func write(_ sentence: consuming Sentence)
+}
+
+extension String: TextSink {
+    mutating func write(_ sentence: consuming Sentence) { self += sentence.string }
+}
+
+/// Decimal digits of an integer, written into bytes (`"\(n)"` without a `String`).
+enum DecimalDigits {
+    /// A sign and the 20 digits of `UInt64.max`.
+    static let maximumLength = 21
+
+    /// "00" to "99", two bytes each: one lookup per pair of digits instead of two divisions.
+    static let pairs: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+
+    /// Writes `value` (0...99) as two digits.
+    @inline(__always)
+    static func writePair<T: BinaryInteger>(_ value: T, to out: UnsafeMutablePointer<UInt8>) {
+        let pair = pairs.utf8Start + 2 &* Int(truncatingIfNeeded: value)
+        out[0] = pair[0]
+        out[1] = pair[1]
+    }
+
+    /// Writes `value` at `out` and returns the number of bytes written (at most `maximumLength`).
+    @inline(__always)
+    static func write<T: BinaryInteger>(_ value: T, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        var magnitude = UInt64(value.magnitude)
+        var at = 0
+        if value < 0 {
+            out[0] = 0x2D
+            at = 1
+        }
+        // Digits counted first, then written from the last pair back.
+        var digits = 1
+        var power: UInt64 = 10
+        while digits < 20 && magnitude >= power {
+            digits &+= 1
+            power &*= 10
+        }
+        var i = at &+ digits
+        while magnitude >= 100 {
+            let pair = magnitude % 100
+            magnitude /= 100
+            i &-= 2
+            writePair(pair, to: out + i)
+        }
+        if magnitude >= 10 {
+            writePair(magnitude, to: out + at)
+        } else {
+            out[at] = 0x30 &+ UInt8(truncatingIfNeeded: magnitude)
+        }
+        return at &+ digits
+    }
+}
