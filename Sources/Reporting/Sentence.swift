@@ -8,15 +8,17 @@
 struct Sentence: ExpressibleByStringInterpolation, StringInterpolationProtocol {
     typealias StringLiteralType = StaticString
 
-    static let inlineCapacity = 480
-    private var inline: InlineArray<480, UInt8>
+    static let inlineCapacity = 512
+    /// `inlineCapacity` bytes, as a homogeneous tuple (laid out contiguously). Not `InlineArray`: that
+    /// needs macOS 26, and the package supports macOS 15.
+    private var inline: (SIMD32<UInt64>, SIMD32<UInt64>)
     /// Bytes written (inline, or in `spill` once that is set).
     private(set) var count = 0
     /// Holds all the bytes once they outgrow `inline`.
     private var spill: [UInt8]?
 
     init(literalCapacity: Int, interpolationCount: Int) {
-        inline = InlineArray(repeating: 0)
+        inline = (.zero, .zero)
     }
 
     init(stringLiteral value: StaticString) {
