@@ -255,5 +255,5 @@ struct JSONWriter: ~Copyable {
 
 /// As a `TextSink` the writer is inside a JSON string (the caller writes the quotes): text is escaped.
 extension JSONWriter: TextSink {
-    mutating func write(_ sentence: consuming Sentence) { sentence.withUTF8 { escaped($0) } }
+    @inline(__always) mutating func write(_ sentence: consuming Sentence) { sentence.withUTF8 { escaped($0) } }
 }
