@@ -255,5 +255,11 @@ struct JSONWriter: ~Copyable {
 
 /// As a `TextSink` the writer is inside a JSON string (the caller writes the quotes): text is escaped.
 extension JSONWriter: TextSink {
-    @inline(__always) mutating func write(_ sentence: consuming Sentence) { sentence.withUTF8 { escaped($0) } }
+    @inline(__always) mutating func write(_ text: StaticString) {
+        text.withUTF8Buffer { escaped(UnsafeRawBufferPointer($0)) }
+    }
+
+    @_disfavoredOverload @inline(__always) mutating func write(_ sentence: consuming Sentence) {
+        sentence.withUTF8 { escaped($0) }
+    }
 }

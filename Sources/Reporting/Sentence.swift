@@ -84,11 +84,16 @@ struct Sentence: ExpressibleByStringInterpolation, StringInterpolationProtocol {
 /// Where `Words` writes: sentences, one after another. A `String` appends them as they are; a
 /// `JSONWriter` escapes them into the JSON string it has open.
 protocol TextSink: ~Copyable {
-    mutating func write(_ sentence: consuming Sentence)
+    /// Text that is one literal, taken as it is: no `Sentence` is built for it.
+    mutating func write(_ text: StaticString)
+    /// Disfavored so that a literal without interpolations picks `write(_: StaticString)`; a literal
+    /// with interpolations can only be a `Sentence`.
+    @_disfavoredOverload mutating func write(_ sentence: consuming Sentence)
 }
 
 extension String: TextSink {
-    mutating func write(_ sentence: consuming Sentence) { self += sentence.string }
+    mutating func write(_ text: StaticString) { self += text.description }
+    @_disfavoredOverload mutating func write(_ sentence: consuming Sentence) { self += sentence.string }
 }
 
 /// Decimal digits of an integer, written into bytes (`"\(n)"` without a `String`).

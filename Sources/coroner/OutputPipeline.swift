@@ -75,10 +75,11 @@ final class OutputPipeline: @unchecked Sendable {
             for i in items.indices {
                 guard let (finished, captureFile) = items[i].take() else { continue }
                 let analyzed = finished.diagnosed()
-                let verdict = analyzed.verdict
-                if failOn.contains(verdict.cause) { matched = true }
-                summary.add(ending: verdict.ending, cause: verdict.cause)
-                if onlyAbnormal && !verdict.cause.isAbnormal { continue }
+                // Fields, not a copy of the verdict (a copy retains each of its arrays and strings).
+                let cause = analyzed.verdict.cause
+                if failOn.contains(cause) { matched = true }
+                summary.add(ending: analyzed.verdict.ending, cause: cause)
+                if onlyAbnormal && !cause.isAbnormal { continue }
                 if json != nil {
                     json!.add(analyzed)
                 } else {

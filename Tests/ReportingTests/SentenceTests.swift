@@ -34,4 +34,18 @@ struct SentenceTests {
         out.raw("\"")
         #expect(out.text == JSONWriterTests.escaped("a \(tricky) b 5"))
     }
+
+    @Test("a literal without interpolations is written as it is, escaped for JSON, and the same into a String")
+    func literals() {
+        var out = JSONWriter(capacity: 8)
+        var text = ""
+        let plain: StaticString = "a \"quoted\" word\n"
+        out.write(plain)
+        text.write(plain)
+        out.write("; then \(2)")
+        text.write("; then \(2)")
+        #expect(text == "a \"quoted\" word\n; then 2")
+        #expect("\"" + out.text + "\"" == JSONWriterTests.escaped(text))
+    }
 }
+
