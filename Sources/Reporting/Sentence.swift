@@ -5,6 +5,11 @@
 ///
 /// Literal parts are `StaticString`s; interpolations take `StaticString`, `String`, integers
 /// (decimal) and other sentences. Longer text spills into an array, so any length is correct.
+///
+/// JSON escaping: the literals of `Words` hold no quote, backslash or control character (its source
+/// has no escape sequences, which `WordsSourceTests` checks, and debug builds assert it for every
+/// literal written), and neither do integers. Only an interpolated `String` can, so a sentence
+/// without one is copied into the JSON as it is, not scanned.
 struct Sentence: ExpressibleByStringInterpolation, StringInterpolationProtocol {
     typealias StringLiteralType = StaticString
 
@@ -14,6 +19,8 @@ struct Sentence: ExpressibleByStringInterpolation, StringInterpolationProtocol {
     private(set) var count = 0
     /// Holds all the bytes once they outgrow `inline`.
     private var spill: [UInt8]?
+    /// Whether a `String` was interpolated: only then may the text need JSON escapes.
+    private(set) var mayNeedEscaping = false
 
     init(literalCapacity: Int, interpolationCount: Int) {
         inline = InlineArray(repeating: 0)
@@ -35,11 +42,13 @@ struct Sentence: ExpressibleByStringInterpolation, StringInterpolationProtocol {
     }
 
     mutating func appendInterpolation(_ text: String) {
+        mayNeedEscaping = true
         var text = text
         text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }
 
     mutating func appendInterpolation(_ other: consuming Sentence) {
+        if other.mayNeedEscaping { mayNeedEscaping = true }
         other.withUTF8 { append($0) }
     }
 
