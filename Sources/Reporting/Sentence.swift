@@ -1,7 +1,8 @@
 /// A piece of text that `Words` writes, built from a string literal with interpolations: UTF-8 bytes
-/// kept inside the value (no heap allocation up to `inlineCapacity` bytes, which every sentence of
-/// `Words` fits today). `String` interpolation costs a `String` growth per fragment; the JSON output
-/// writes a few hundred thousand sentences, so they are bytes from the start.
+/// kept inside the value (no heap allocation up to `inlineCapacity` bytes; `Words` writes one sentence
+/// at a time, and its sentences fit). `String` interpolation costs a `String` growth per fragment; the
+/// JSON output writes a few hundred thousand sentences, so they are bytes from the start. The inline
+/// bytes are set to zero and copied once per sentence, so they are not made larger than needed.
 ///
 /// Literal parts are `StaticString`s; interpolations take `StaticString`, `String`, integers
 /// (decimal) and other sentences. Longer text spills into an array, so any length is correct.
@@ -13,8 +14,8 @@
 struct Sentence: ExpressibleByStringInterpolation, StringInterpolationProtocol {
     typealias StringLiteralType = StaticString
 
-    static let inlineCapacity = 480
-    private var inline: InlineArray<480, UInt8>
+    static let inlineCapacity = 256
+    private var inline: InlineArray<256, UInt8>
     /// Bytes written (inline, or in `spill` once that is set).
     private(set) var count = 0
     /// Holds all the bytes once they outgrow `inline`.
