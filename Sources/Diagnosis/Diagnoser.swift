@@ -100,12 +100,11 @@ public enum Diagnoser {
     /// Diagnoses a finished connection. Never fails: the last rule always answers.
     public static func diagnose(_ connection: Connection, context: CaptureContext) -> Verdict {
         for rule in rules {
-            if var verdict = rule.apply(connection, context) {
-                verdict.rule = rule.name
-                verdict.zeekConnState = connection.zeek.connState
-                verdict.zeekHistory = connection.zeek.historyString
-                return verdict
-            }
+            guard case .some(var verdict) = rule.apply(connection, context) else { continue }
+            verdict.rule = rule.name
+            verdict.zeekConnState = connection.zeek.connState
+            verdict.zeekHistory = connection.zeek.historyString
+            return verdict
         }
         // Unreachable: `unknown` always answers.
         return Verdict(cause: .unknown, ending: .unfinished, closedBy: nil, resetBy: nil, confidence: .low, rule: "none", reasons: [])

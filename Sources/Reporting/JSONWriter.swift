@@ -255,5 +255,23 @@ struct JSONWriter: ~Copyable {
 
 /// As a `TextSink` the writer is inside a JSON string (the caller writes the quotes): text is escaped.
 extension JSONWriter: TextSink {
-    mutating func write(_ sentence: consuming Sentence) { sentence.withUTF8 { escaped($0) } }
+    /// A literal of `Words`: copied as it is (see `Sentence` on why its literals need no escapes).
+    @inline(__always) mutating func write(_ text: StaticString) {
+        text.withUTF8Buffer { unescaped(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Scanned for escapes only when a `String` went into it (see `Sentence`).
+    @_disfavoredOverload @inline(__always) mutating func write(_ sentence: consuming Sentence) {
+        if sentence.mayNeedEscaping {
+            sentence.withUTF8 { escaped($0) }
+        } else {
+            sentence.withUTF8 { unescaped($0) }
+        }
+    }
+
+    /// Text from literals and integers only, which never need escapes (checked in debug builds).
+    @inline(__always) private mutating func unescaped(_ utf8: UnsafeRawBufferPointer) {
+        assert(utf8.baseAddress.map { !Self.anyNeedsEscape($0, count: utf8.count) } ?? true, "a literal of Words needs a JSON escape")
+        append(utf8)
+    }
 }

@@ -1,24 +1,33 @@
 /// A piece of text that `Words` writes, built from a string literal with interpolations: UTF-8 bytes
-/// kept inside the value (no heap allocation up to `inlineCapacity` bytes, which every sentence of
-/// `Words` fits today). `String` interpolation costs a `String` growth per fragment; the JSON output
-/// writes a few hundred thousand sentences, so they are bytes from the start.
+/// kept inside the value (no heap allocation up to `inlineCapacity` bytes; `Words` writes one sentence
+/// at a time, and its sentences fit). `String` interpolation costs a `String` growth per fragment; the
+/// JSON output writes a few hundred thousand sentences, so they are bytes from the start. The inline
+/// bytes are set to zero and copied once per sentence, so they are not made larger than needed.
 ///
 /// Literal parts are `StaticString`s; interpolations take `StaticString`, `String`, integers
 /// (decimal) and other sentences. Longer text spills into an array, so any length is correct.
+///
+/// JSON escaping: the literals of `Words` hold no quote, backslash or control character (its source
+/// has no escape sequences, which `WordsSourceTests` checks, and debug builds assert it for every
+/// literal written), and neither do integers. Only an interpolated `String` can, so a sentence
+/// without one is copied into the JSON as it is, not scanned.
 struct Sentence: ExpressibleByStringInterpolation, StringInterpolationProtocol {
     typealias StringLiteralType = StaticString
 
-    static let inlineCapacity = 512
-    /// `inlineCapacity` bytes, as a homogeneous tuple (laid out contiguously). Not `InlineArray`: that
-    /// needs macOS 26, and the package supports macOS 15.
-    private var inline: (SIMD32<UInt64>, SIMD32<UInt64>)
+    static let inlineCapacity = 256
+    /// `inlineCapacity` bytes in one fixed-size value (32 × 8 bytes, contiguous). Not `InlineArray`:
+    /// that needs macOS 26, and the package supports macOS 15.
+    private var inline: SIMD32<UInt64>
     /// Bytes written (inline, or in `spill` once that is set).
     private(set) var count = 0
     /// Holds all the bytes once they outgrow `inline`.
     private var spill: [UInt8]?
+    /// Whether a `String` was interpolated: only then may the text need JSON escapes.
+    private(set) var mayNeedEscaping = false
 
     init(literalCapacity: Int, interpolationCount: Int) {
-        inline = (.zero, .zero)
+        inline = .zero
+        assert(MemoryLayout.size(ofValue: inline) == Self.inlineCapacity)
     }
 
     init(stringLiteral value: StaticString) {
@@ -37,11 +46,13 @@ struct Sentence: ExpressibleByStringInterpolation, StringInterpolationProtocol {
     }
 
     mutating func appendInterpolation(_ text: String) {
+        mayNeedEscaping = true
         var text = text
         text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }
 
     mutating func appendInterpolation(_ other: consuming Sentence) {
+        if other.mayNeedEscaping { mayNeedEscaping = true }
         other.withUTF8 { append($0) }
     }
 
@@ -86,11 +97,16 @@ struct Sentence: ExpressibleByStringInterpolation, StringInterpolationProtocol {
 /// Where `Words` writes: sentences, one after another. A `String` appends them as they are; a
 /// `JSONWriter` escapes them into the JSON string it has open.
 protocol TextSink: ~Copyable {
-    mutating func write(_ sentence: consuming Sentence)
+    /// Text that is one literal, taken as it is: no `Sentence` is built for it.
+    mutating func write(_ text: StaticString)
+    /// Disfavored so that a literal without interpolations picks `write(_: StaticString)`; a literal
+    /// with interpolations can only be a `Sentence`.
+    @_disfavoredOverload mutating func write(_ sentence: consuming Sentence)
 }
 
 extension String: TextSink {
-    mutating func write(_ sentence: consuming Sentence) { self += sentence.string }
+    mutating func write(_ text: StaticString) { self += text.description }
+    @_disfavoredOverload mutating func write(_ sentence: consuming Sentence) { self += sentence.string }
 }
 
 /// Decimal digits of an integer, written into bytes (`"\(n)"` without a `String`).

@@ -41,7 +41,8 @@ public enum Words {
         switch v.cause {
         case .gracefulClose:
             if v.ending == .reset, let resetBy = v.resetBy {
-                out.write("Both sides closed normally (FIN each way, the \(closer) first), then the \(name(resetBy)) sent a RST as well (\(resetText)). Each application most likely read EOF; the trailing RST is an abortive tail and usually harmless.")
+                out.write("Both sides closed normally (FIN each way, the \(closer) first), then the \(name(resetBy)) sent a RST as well (\(resetText)).")
+                out.write(" Each application most likely read EOF; the trailing RST is an abortive tail and usually harmless.")
             } else if v.reasons.contains(where: { if case .simultaneousClose = $0 { true } else { false } }) {
                 out.write("Both sides closed at the same time (their FINs crossed on the wire). Each application read EOF: a normal ending.")
             } else if case let .halfClose(_, _, from, bytes)? = v.reasons.first(where: { if case .halfClose = $0 { true } else { false } }) {
@@ -79,18 +80,24 @@ public enum Words {
             out.write(" The \(peer)'s next recv() or send() fails with ECONNRESET (Windows: 10054); Linux first delivers the data that had already arrived, Windows may discard the \(closer)'s last data.")
         case .abortiveClose:
             if v.rule == "attempt_aborted" && c.synAckPacket != 0 {
-                out.write("The client reset the attempt right after the server's SYN-ACK, without completing the handshake (\(resetText)): a half-open port scan (SYN scan), or a connect() abandoned at that moment. The server's listener was there.")
+                out.write("The client reset the attempt right after the server's SYN-ACK, without completing the handshake (\(resetText)): a half-open port scan (SYN scan), or a connect() abandoned at that moment.")
+                out.write(" The server's listener was there.")
             } else if v.rule == "attempt_aborted" {
-                out.write("The client gave up its own connection attempt: its SYN got no SYN-ACK and it then sent a RST (\(resetText)). A connect() that timed out in the application, or a port scanner.")
+                out.write("The client gave up its own connection attempt: its SYN got no SYN-ACK and it then sent a RST (\(resetText)).")
+                out.write(" A connect() that timed out in the application, or a port scanner.")
             } else {
-                out.write("The \(closer) aborted the connection with a RST (\(resetText)) while nothing was left unread: SO_LINGER {on, 0}, a proxy or load balancer dropping the connection, or an application-level kill. The \(peer) gets ECONNRESET (Windows: 10054).")
+                out.write("The \(closer) aborted the connection with a RST (\(resetText)) while nothing was left unread: SO_LINGER {on, 0}, a proxy or load balancer dropping the connection, or an application-level kill.")
+                out.write(" The \(peer) gets ECONNRESET (Windows: 10054).")
             }
         case .dataAfterClose:
             let bytes: UInt64 = v.reasons.compactMap { if case let .dataAfterPeerFIN(_, _, _, b, _) = $0 { b } else { nil } }.first ?? 0
-            out.write("The \(closer) closed the connection (FIN), but the \(peer) kept sending (\(Format.bytes(bytes)) after the FIN), so the \(closer), whose socket was gone, answered with a RST (\(resetText)). The \(peer)'s first send after the close succeeded; the next one fails with EPIPE (Windows: 10053).")
+            out.write("The \(closer) closed the connection (FIN), but the \(peer) kept sending (\(Format.bytes(bytes)) after the FIN), so the \(closer), whose socket was gone, answered with a RST (\(resetText)).")
+            out.write(" The \(peer)'s first send after the close succeeded; the next one fails with EPIPE (Windows: 10053).")
         case .refused:
             if case let .synAnsweredByReset(syn, rst, _, _)? = v.reasons.first {
-                out.write("The connection was refused: the client's SYN (packet \(syn)) was answered by a RST (packet \(rst)) and no SYN-ACK. Nothing listened on \(c.server.description), or a firewall rejected it. connect() fails with ECONNREFUSED (Windows: 10061).")
+                out.write("The connection was refused: the client's SYN (packet \(syn)) was answered by a RST (packet \(rst)) and no SYN-ACK.")
+                out.write(" Nothing listened on \(c.server.description), or a firewall rejected it.")
+                out.write(" connect() fails with ECONNREFUSED (Windows: 10061).")
             } else {
                 out.write("The connection was refused: an ICMP port-unreachable came back for the client's SYN. connect() fails with ECONNREFUSED (Windows: 10061).")
             }
@@ -100,13 +107,16 @@ public enum Words {
             if let icmp = v.reasons.first(where: { if case .icmpError = $0 { true } else { false } }), case let .icmpError(p, _, kind, reporter) = icmp {
                 out.write("The client's SYN was never answered by \(c.server.description); \(reporter) sent an ICMP \(kind) (packet \(p)). connect() most likely fails with \(v.clientView?.result.rawValue ?? "EHOSTUNREACH").")
             } else if retries > 0 {
-                out.write("The client's SYN was never answered: sent \(retries + 1) times over \(Format.duration(nanoseconds: span)), no SYN-ACK, no RST. The server is down, unreachable, or a firewall drops the packets silently. connect() fails with ETIMEDOUT (Windows: 10060) once the retries run out.")
+                out.write("The client's SYN was never answered: sent \(retries + 1) times over \(Format.duration(nanoseconds: span)), no SYN-ACK, no RST.")
+                out.write(" The server is down, unreachable, or a firewall drops the packets silently.")
+                out.write(" connect() fails with ETIMEDOUT (Windows: 10060) once the retries run out.")
             } else {
                 out.write("A single SYN with no answer before the capture ended. The server may be unreachable or a firewall drops it; the capture may also have stopped before the client retried.")
             }
         case .retransmissionTimeout:
             if case let .retransmissions(_, _, from, count, first, backoff, _)? = v.reasons.first {
-                out.write("The \(name(from)) retransmitted the same data \(count) times (from packet \(first)\(backoff ? ", with exponential backoff" : "")) and never got an acknowledgment; the \(name(from == .client ? .server : .client)) fell silent. Its host crashed, lost power or network, or the path broke.")
+                out.write("The \(name(from)) retransmitted the same data \(count) times (from packet \(first)\(backoff ? ", with exponential backoff" : "")) and never got an acknowledgment; the \(name(from == .client ? .server : .client)) fell silent.")
+                out.write(" Its host crashed, lost power or network, or the path broke.")
                 if v.resetBy != nil {
                     out.write(" The \(name(from)) finally gave up with a RST.")
                 } else {
@@ -118,12 +128,15 @@ public enum Words {
         case .keepaliveTimeout:
             let prober = v.closedBy
             let count = v.reasons.compactMap { if case let .keepaliveProbes(_, _, _, n, _) = $0 { n } else { nil } }.first ?? 0
-            out.write("The connection was idle; the \(name(prober)) sent \(count) keepalive probes and none was answered, so it gave up\(v.resetBy != nil ? " and sent a RST" : ""). The \(name(prober)) gets ETIMEDOUT on its next call; the peer had vanished (crash, power loss, network gone, or state dropped by a NAT).")
+            out.write("The connection was idle; the \(name(prober)) sent \(count) keepalive probes and none was answered, so it gave up\(v.resetBy != nil ? " and sent a RST" : "").")
+            out.write(" The \(name(prober)) gets ETIMEDOUT on its next call; the peer had vanished (crash, power loss, network gone, or state dropped by a NAT).")
         case .peerLostState:
-            out.write("The \(closer) answered the \(peer)'s segment with a RST (\(resetText)) as if it had never heard of this connection: its process or host restarted, or a NAT/firewall between them lost the mapping. The \(peer) gets ECONNRESET (Windows: 10054).")
+            out.write("The \(closer) answered the \(peer)'s segment with a RST (\(resetText)) as if it had never heard of this connection: its process or host restarted, or a NAT/firewall between them lost the mapping.")
+            out.write(" The \(peer) gets ECONNRESET (Windows: 10054).")
         case .listenOverflow:
             if c.handshake == .synOnly {
-                out.write("The client's SYNs were never answered although \(c.server.description) completed other handshakes in this capture: its listen (accept) queue was most likely full, and Linux drops SYNs while it is. connect() fails with ETIMEDOUT once the retries run out.")
+                out.write("The client's SYNs were never answered although \(c.server.description) completed other handshakes in this capture: its listen (accept) queue was most likely full, and Linux drops SYNs while it is.")
+                out.write(" connect() fails with ETIMEDOUT once the retries run out.")
                 break
             }
             out.write("The handshake completed on the wire but the server application never took the connection: its listen (accept) queue was full. ")
@@ -134,13 +147,16 @@ public enum Words {
             }
         case .middleboxReset:
             if case let .ttlMismatch(p, _, claimed, resetTTL, usual)? = v.reasons.first(where: { if case .ttlMismatch = $0 { true } else { false } }) {
-                out.write("A RST claiming to come from the \(name(claimed)) (packet \(p)) has TTL \(resetTTL), but the \(name(claimed))'s other packets arrive with TTL \(usual): a firewall, IDS, load balancer or proxy on the path most likely forged it. The receiving application gets ECONNRESET (Windows: 10054).")
+                out.write("A RST claiming to come from the \(name(claimed)) (packet \(p)) has TTL \(resetTTL), but the \(name(claimed))'s other packets arrive with TTL \(usual): a firewall, IDS, load balancer or proxy on the path most likely forged it.")
+                out.write(" The receiving application gets ECONNRESET (Windows: 10054).")
             } else {
                 out.write("RSTs went toward both ends at the same moment: a middlebox (firewall, IDS, load balancer) most likely forged them. Both applications get ECONNRESET.")
             }
         case .idleTimeout:
             let gap: Int64 = v.reasons.compactMap { if case let .idleGap(_, _, ns) = $0 { ns } else { nil } }.first ?? 0
-            out.write("The connection sat idle for \(Format.duration(nanoseconds: gap)); the next segment was answered by a RST from the \(closer) side (\(resetText)). State expired somewhere (a NAT, firewall or load balancer idle timer, or the peer). The sender gets ECONNRESET.")
+            out.write("The connection sat idle for \(Format.duration(nanoseconds: gap)); the next segment was answered by a RST from the \(closer) side (\(resetText)).")
+            out.write(" State expired somewhere (a NAT, firewall or load balancer idle timer, or the peer).")
+            out.write(" The sender gets ECONNRESET.")
         case .stillOpen:
             let idle: Int64 = v.reasons.compactMap { if case let .captureEnded(_, _, ns, _) = $0 { ns } else { nil } }.first ?? 0
             let half = v.reasons.compactMap { if case let .captureEnded(_, _, _, h) = $0 { h } else { nil } }.first ?? nil
@@ -158,7 +174,9 @@ public enum Words {
             }
         case .unknown:
             if v.rule == "zero_window_stall" {
-                out.write("The \(closer)'s data was stalled: the \(peer) advertised a zero receive window (it stopped reading) and kept it closed while the \(closer) probed; then the \(closer) went silent with no FIN or RST. It most likely gave up on its own (TCP_USER_TIMEOUT or an application timeout). No cause code covers this ending.")
+                out.write("The \(closer)'s data was stalled: the \(peer) advertised a zero receive window (it stopped reading) and kept it closed while the \(closer) probed; then the \(closer) went silent with no FIN or RST.")
+                out.write(" It most likely gave up on its own (TCP_USER_TIMEOUT or an application timeout).")
+                out.write(" No cause code covers this ending.")
             } else if case let .onlyResetSeen(p, _, from)? = v.reasons.first {
                 out.write("Only a RST from the \(name(from)) was captured (packet \(p)), nothing else of this connection: the capture began after it was set up, so why it was reset cannot be told.")
             } else {

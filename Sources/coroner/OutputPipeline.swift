@@ -17,19 +17,16 @@ final class OutputPipeline: @unchecked Sendable {
     // Touched only by the submitting thread.
     private var batch = Batch()
     // Touched only on `queue`, or after `drain()`.
-    private var json: JSONReport?
-    private var rows: [ConnectionRow] = []
-    private var summary = Summary()
-    private var matched = false
+    private var output: Output
 
     init(failOn: Set<CauseCode>, onlyAbnormal: Bool, json: JSONReport?, batchSize: Int = 128, capacity: Int = 8) {
         self.failOn = failOn
         self.onlyAbnormal = onlyAbnormal
-        self.json = json
+        output = Output(json: json)
         self.batchSize = batchSize
         slots = DispatchSemaphore(value: capacity)
         batch.items.reserveCapacity(batchSize)
-        self.json?.begin()
+        output.json?.begin()
     }
 
     /// Hands one finished connection over; blocks while `capacity` batches are still waiting.
@@ -46,10 +43,10 @@ final class OutputPipeline: @unchecked Sendable {
         slots.wait()
         queue.async { [self] in
             defer { slots.signal() }
-            for i in full.items.indices {
-                guard let (finished, captureFile) = full.items[i].take() else { continue }
-                write(finished.diagnosed(), captureFile: captureFile)
-            }
+            // The whole batch in one access to `output` and with the items in a local array: each
+            // access to a class's stored property is an exclusivity check.
+            var items = full.takeItems()
+            output.write(&items, failOn: failOn, onlyAbnormal: onlyAbnormal)
         }
     }
 
@@ -57,19 +54,38 @@ final class OutputPipeline: @unchecked Sendable {
     /// (`take`) instead of copying it out of an array that the closure shares.
     private final class Batch: @unchecked Sendable {
         var items: [(FinishedConnection, String)?] = []
+
+        /// The items, left here empty (so the caller's array is the only one and can be changed in place).
+        func takeItems() -> [(FinishedConnection, String)?] {
+            defer { items = [] }
+            return items
+        }
     }
 
-    /// JSON is written straight from the verdict and the connection; rows are built only for the text
-    /// and Markdown reports, which need them all at the end.
-    private func write(_ analyzed: AnalyzedConnection, captureFile: String) {
-        let verdict = analyzed.verdict
-        if failOn.contains(verdict.cause) { matched = true }
-        summary.add(ending: verdict.ending, cause: verdict.cause)
-        if onlyAbnormal && !verdict.cause.isAbnormal { return }
-        if json != nil {
-            json!.add(analyzed)
-        } else {
-            rows.append(ConnectionRow(analyzed, captureFile: captureFile, includeLadder: false))
+    /// What the output thread builds: the JSON as it goes, or the rows for text and Markdown.
+    private struct Output {
+        var json: JSONReport?
+        var rows: [ConnectionRow] = []
+        var summary = Summary()
+        var matched = false
+
+        /// JSON is written straight from the verdict and the connection; rows are built only for the
+        /// text and Markdown reports, which need them all at the end.
+        mutating func write(_ items: inout [(FinishedConnection, String)?], failOn: Set<CauseCode>, onlyAbnormal: Bool) {
+            for i in items.indices {
+                guard let (finished, captureFile) = items[i].take() else { continue }
+                let analyzed = finished.diagnosed()
+                // Fields, not a copy of the verdict (a copy retains each of its arrays and strings).
+                let cause = analyzed.verdict.cause
+                if failOn.contains(cause) { matched = true }
+                summary.add(ending: analyzed.verdict.ending, cause: cause)
+                if onlyAbnormal && !cause.isAbnormal { continue }
+                if json != nil {
+                    json!.add(analyzed)
+                } else {
+                    rows.append(ConnectionRow(analyzed, captureFile: captureFile, includeLadder: false))
+                }
+            }
         }
     }
 
@@ -83,9 +99,10 @@ final class OutputPipeline: @unchecked Sendable {
     func finish(captures: [CaptureReport]) -> (rows: [ConnectionRow], summary: Summary, matched: Bool) {
         flush()
         return queue.sync {
-            json?.end(captures: captures, summary: summary)
-            rows.sort { ($0.captureIndex, $0.id) < ($1.captureIndex, $1.id) }
-            return (rows, summary, matched)
+            let summary = output.summary
+            output.json?.end(captures: captures, summary: summary)
+            output.rows.sort { ($0.captureIndex, $0.id) < ($1.captureIndex, $1.id) }
+            return (output.rows, summary, output.matched)
         }
     }
 }

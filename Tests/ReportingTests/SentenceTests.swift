@@ -34,4 +34,25 @@ struct SentenceTests {
         out.raw("\"")
         #expect(out.text == JSONWriterTests.escaped("a \(tricky) b 5"))
     }
+
+    @Test("literals and integers go into JSON as they are; a sentence with a String in it, even nested, is escaped")
+    func literalsAndStrings() {
+        var out = JSONWriter(capacity: 8)
+        var text = ""
+        let plain: StaticString = "a plain literal, (with) 'marks': µs"
+        out.write(plain)
+        text.write(plain)
+        out.write("; then \(2) and \(plain)")
+        text.write("; then \(2) and \(plain)")
+        #expect(text == "a plain literal, (with) 'marks': µs; then 2 and a plain literal, (with) 'marks': µs")
+        #expect("\"" + out.text + "\"" == JSONWriterTests.escaped(text))
+
+        let tricky = "\"quoted\"\\\n"
+        let inner: Sentence = "in \(tricky)"
+        let outer: Sentence = "outer (\(inner))"
+        #expect(!("no string \(3)" as Sentence).mayNeedEscaping && inner.mayNeedEscaping && outer.mayNeedEscaping)
+        var json = JSONWriter(capacity: 8)
+        json.write(outer)
+        #expect("\"" + json.text + "\"" == JSONWriterTests.escaped("outer (in \(tricky))"))
+    }
 }
