@@ -61,6 +61,26 @@ struct Sentence: ExpressibleByStringInterpolation, StringInterpolationProtocol {
         }
     }
 
+    /// "2,000" (`Format.grouped`).
+    mutating func appendInterpolation(grouped n: UInt64) { appendNumber { $0.grouped(n) } }
+
+    /// "2,000 bytes", "48.8 KB" (`Format.bytes`).
+    mutating func appendInterpolation(bytes n: UInt64) { appendNumber { $0.bytes(n) } }
+
+    /// "340 ms", "2.5 s" (`Format.duration`).
+    mutating func appendInterpolation(duration nanoseconds: Int64) { appendNumber { $0.duration(nanoseconds: nanoseconds) } }
+
+    /// Numbers for people, in place. Their units are literals outside Words, so the sentence is
+    /// scanned for escapes like one with a `String` in it.
+    private mutating func appendNumber(_ write: (inout NumberText) -> Void) {
+        mayNeedEscaping = true
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: NumberText.maximumLength) { buffer in
+            var text = NumberText(buffer.baseAddress!)
+            write(&text)
+            append(UnsafeRawBufferPointer(start: buffer.baseAddress!, count: text.count))
+        }
+    }
+
     private mutating func append(_ bytes: UnsafeRawBufferPointer) {
         guard let source = bytes.baseAddress, bytes.count > 0 else { return }
         if spill == nil && count &+ bytes.count <= Self.inlineCapacity {

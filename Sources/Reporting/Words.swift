@@ -46,7 +46,7 @@ public enum Words {
             } else if v.reasons.contains(where: { if case .simultaneousClose = $0 { true } else { false } }) {
                 out.write("Both sides closed at the same time (their FINs crossed on the wire). Each application read EOF: a normal ending.")
             } else if case let .halfClose(_, _, from, bytes)? = v.reasons.first(where: { if case .halfClose = $0 { true } else { false } }) {
-                out.write("The \(closer) closed its sending side first (half-close); the \(name(from)) still sent \(Format.bytes(bytes)) and then closed too. Both read EOF: a normal ending.")
+                out.write("The \(closer) closed its sending side first (half-close); the \(name(from)) still sent \(bytes: bytes) and then closed too. Both read EOF: a normal ending.")
             } else if v.confidence == .low {
                 out.write("Only the \(closer)'s side of this connection was captured; it closed with a FIN. The other direction is missing, so whether the peer closed too cannot be seen.")
             } else {
@@ -70,13 +70,13 @@ public enum Words {
             let shrink = v.reasons.compactMap { if case let .windowShrank(_, _, _, m, l) = $0 { m - l } else { nil } }.first
             if v.confidence == .low {
                 let sent = c[v.closedBy == .client ? .server : .client].streamBytes
-                out.write("The \(closer) reset the connection when it closed (\(resetText)) after the \(peer) had sent it \(Format.bytes(sent)): most likely some of that was still unread in its receive buffer, which makes the kernel send RST instead of FIN.")
+                out.write("The \(closer) reset the connection when it closed (\(resetText)) after the \(peer) had sent it \(bytes: sent): most likely some of that was still unread in its receive buffer, which makes the kernel send RST instead of FIN.")
             } else {
                 let amount: Sentence =
-                    if let unread { "\(Format.bytes(unread)) from the \(peer) were still unread" } else { "data from the \(peer) was still unread" }
+                    if let unread { "\(bytes: unread) from the \(peer) were still unread" } else { "data from the \(peer) was still unread" }
                 out.write("The \(closer) reset the connection because it closed its socket while \(amount) in its receive buffer (\(resetText)).")
             }
-            if let shrink, shrink > 0 { out.write(" Its receive window had shrunk by \(Format.bytes(shrink)), the gauge of unread data.") }
+            if let shrink, shrink > 0 { out.write(" Its receive window had shrunk by \(bytes: shrink), the gauge of unread data.") }
             out.write(" The \(peer)'s next recv() or send() fails with ECONNRESET (Windows: 10054); Linux first delivers the data that had already arrived, Windows may discard the \(closer)'s last data.")
         case .abortiveClose:
             if v.rule == "attempt_aborted" && c.synAckPacket != 0 {
@@ -91,7 +91,7 @@ public enum Words {
             }
         case .dataAfterClose:
             let bytes: UInt64 = v.reasons.compactMap { if case let .dataAfterPeerFIN(_, _, _, b, _) = $0 { b } else { nil } }.first ?? 0
-            out.write("The \(closer) closed the connection (FIN), but the \(peer) kept sending (\(Format.bytes(bytes)) after the FIN), so the \(closer), whose socket was gone, answered with a RST (\(resetText)).")
+            out.write("The \(closer) closed the connection (FIN), but the \(peer) kept sending (\(bytes: bytes) after the FIN), so the \(closer), whose socket was gone, answered with a RST (\(resetText)).")
             out.write(" The \(peer)'s first send after the close succeeded; the next one fails with EPIPE (Windows: 10053).")
         case .refused:
             if case let .synAnsweredByReset(syn, rst, _, _)? = v.reasons.first {
@@ -107,7 +107,7 @@ public enum Words {
             if let icmp = v.reasons.first(where: { if case .icmpError = $0 { true } else { false } }), case let .icmpError(p, _, kind, reporter) = icmp {
                 out.write("The client's SYN was never answered by \(c.server.description); \(reporter) sent an ICMP \(kind) (packet \(p)). connect() most likely fails with \(v.clientView?.result.rawValue ?? "EHOSTUNREACH").")
             } else if retries > 0 {
-                out.write("The client's SYN was never answered: sent \(retries + 1) times over \(Format.duration(nanoseconds: span)), no SYN-ACK, no RST.")
+                out.write("The client's SYN was never answered: sent \(retries + 1) times over \(duration: span), no SYN-ACK, no RST.")
                 out.write(" The server is down, unreachable, or a firewall drops the packets silently.")
                 out.write(" connect() fails with ETIMEDOUT (Windows: 10060) once the retries run out.")
             } else {
@@ -154,7 +154,7 @@ public enum Words {
             }
         case .idleTimeout:
             let gap: Int64 = v.reasons.compactMap { if case let .idleGap(_, _, ns) = $0 { ns } else { nil } }.first ?? 0
-            out.write("The connection sat idle for \(Format.duration(nanoseconds: gap)); the next segment was answered by a RST from the \(closer) side (\(resetText)).")
+            out.write("The connection sat idle for \(duration: gap); the next segment was answered by a RST from the \(closer) side (\(resetText)).")
             out.write(" State expired somewhere (a NAT, firewall or load balancer idle timer, or the peer).")
             out.write(" The sender gets ECONNRESET.")
         case .stillOpen:
@@ -168,9 +168,9 @@ public enum Words {
             } else if c.finishReason == .idle {
                 out.write("The connection went silent for longer than the idle timeout; no ending was seen.")
             } else if half != nil {
-                out.write("The \(name(half)) closed its side (FIN), the other side had not closed when the capture ended (half-closed, idle \(Format.duration(nanoseconds: idle)) at the end).")
+                out.write("The \(name(half)) closed its side (FIN), the other side had not closed when the capture ended (half-closed, idle \(duration: idle) at the end).")
             } else {
-                out.write("The connection was still open when the capture ended (idle \(Format.duration(nanoseconds: idle)) at the end); there is no ending to explain.")
+                out.write("The connection was still open when the capture ended (idle \(duration: idle) at the end); there is no ending to explain.")
             }
         case .unknown:
             if v.rule == "zero_window_stall" {
@@ -233,37 +233,37 @@ public enum Words {
             if retries == 0 {
                 out.write("SYN sent once")
             } else {
-                out.write("SYN sent \(retries + 1) times over \(Format.duration(nanoseconds: span))")
+                out.write("SYN sent \(retries + 1) times over \(duration: span)")
             }
         case let .synAnsweredByReset(syn, _, _, hasACK): out.write("\(resetWords(hasACK)) answering the SYN of packet \(syn), no SYN-ACK")
         case .noSYNACK: out.write("no SYN-ACK came back")
         case let .fin(_, _, from): out.write("FIN from the \(name(from))")
         case .simultaneousClose: out.write("FINs crossed: simultaneous close")
-        case let .halfClose(_, _, from, bytes): out.write("half-close: the \(name(from)) sent \(Format.bytes(bytes)) after the peer's FIN")
+        case let .halfClose(_, _, from, bytes): out.write("half-close: the \(name(from)) sent \(bytes: bytes) after the peer's FIN")
         case let .finThenReset(_, _, from): out.write("the \(name(from)) sent a RST after its FIN (abortive tail)")
-        case let .unreadData(_, _, sentBy, bytes): out.write("\(Format.bytes(bytes)) from the \(name(sentBy)) never answered: most likely unread")
+        case let .unreadData(_, _, sentBy, bytes): out.write("\(bytes: bytes) from the \(name(sentBy)) never answered: most likely unread")
         case let .windowShrank(_, _, of, maximum, last):
-            out.write("the \(name(of))'s receive window shrank from \(Format.grouped(maximum)) to \(Format.grouped(last)) bytes (unread data piling up)")
-        case let .windowAtMaximum(_, _, of, window): out.write("the \(name(of))'s receive window was back at its maximum (\(Format.grouped(window)) bytes): nothing unread")
-        case let .dataAfterPeerFIN(_, _, from, bytes, fin): out.write("the \(name(from)) sent \(Format.bytes(bytes)) after the FIN of packet \(fin)")
+            out.write("the \(name(of))'s receive window shrank from \(grouped: maximum) to \(grouped: last) bytes (unread data piling up)")
+        case let .windowAtMaximum(_, _, of, window): out.write("the \(name(of))'s receive window was back at its maximum (\(grouped: window) bytes): nothing unread")
+        case let .dataAfterPeerFIN(_, _, from, bytes, fin): out.write("the \(name(from)) sent \(bytes: bytes) after the FIN of packet \(fin)")
         case let .retransmissions(_, _, from, count, first, backoff, acknowledged):
             out.write("the \(name(from)) retransmitted the same segment \(count) times from packet \(first)")
             if backoff { out.write(" with exponential backoff") }
             if !acknowledged { out.write(", never acknowledged") }
-        case let .silenceAfter(_, _, of, ns): out.write("nothing more from the \(name(of)) for the last \(Format.duration(nanoseconds: ns))")
+        case let .silenceAfter(_, _, of, ns): out.write("nothing more from the \(name(of)) for the last \(duration: ns)")
         case let .keepaliveProbes(_, _, from, count, answered):
             out.write("\(count) keepalive probes from the \(name(from)), ")
             out.write(answered ? "answered" : "none answered")
         case let .zeroWindow(_, _, of, probes): out.write("the \(name(of)) advertised a zero window; \(probes) probes")
         case let .ttlMismatch(_, _, claimed, resetTTL, usual): out.write("RST TTL \(resetTTL), but the \(name(claimed))'s other packets have TTL \(usual)")
         case .resetsBothWays: out.write("RSTs toward both ends within a millisecond")
-        case let .idleGap(_, _, ns): out.write("idle for \(Format.duration(nanoseconds: ns)) before this packet")
+        case let .idleGap(_, _, ns): out.write("idle for \(duration: ns) before this packet")
         case let .icmpError(_, _, kind, reporter): out.write("ICMP \(kind) from \(reporter)")
-        case let .handshakeThenSilence(_, _, bytes): out.write("the client's \(Format.bytes(bytes)) after the handshake were never acknowledged")
+        case let .handshakeThenSilence(_, _, bytes): out.write("the client's \(bytes: bytes) after the handshake were never acknowledged")
         case let .synAckRetransmitted(_, _, count): out.write("the server repeated its SYN-ACK \(count) times after the client's ACK")
         case .resetRightAfterHandshake: out.write("RST right after the handshake, before any server data")
         case let .captureEnded(_, _, ns, half):
-            out.write("capture ended \(Format.duration(nanoseconds: ns)) after this connection's last packet")
+            out.write("capture ended \(duration: ns) after this connection's last packet")
             if let half { out.write(", half-closed by the \(name(half))") }
         case let .onlyResetSeen(_, _, from): out.write("a lone RST from the \(name(from)); nothing else of this connection was captured")
         case let .captureLoss(_, _, count): out.write("\(count) ACKs for data the capture never saw (capture loss or one-sided capture)")
