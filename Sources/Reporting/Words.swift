@@ -33,15 +33,16 @@ public enum Words {
     static func explanation(_ v: Verdict, _ c: Connection, into out: inout some TextSink & ~Copyable) {
         let closer = name(v.closedBy)
         let peer: StaticString = v.closedBy == .client ? "server" : v.closedBy == .server ? "client" : "other side"
-        let reset = v.reasons.first { if case .reset = $0 { true } else { false } }
-        var resetText: Sentence = ""
-        if case let .reset(packet, _, _, hasACK, _, afterFIN, _)? = reset {
-            resetText = "packet \(packet): \(resetWords(hasACK))\(afterFIN ? " after its FIN" : ", no FIN")"
+        // Made only where a sentence names the RST (most connections close without one).
+        func resetText() -> Sentence {
+            let reset = v.reasons.first { if case .reset = $0 { true } else { false } }
+            guard case let .reset(packet, _, _, hasACK, _, afterFIN, _)? = reset else { return "" }
+            return "packet \(packet): \(resetWords(hasACK))\(afterFIN ? " after its FIN" : ", no FIN")"
         }
         switch v.cause {
         case .gracefulClose:
             if v.ending == .reset, let resetBy = v.resetBy {
-                out.write("Both sides closed normally (FIN each way, the \(closer) first), then the \(name(resetBy)) sent a RST as well (\(resetText)).")
+                out.write("Both sides closed normally (FIN each way, the \(closer) first), then the \(name(resetBy)) sent a RST as well (\(resetText())).")
                 out.write(" Each application most likely read EOF; the trailing RST is an abortive tail and usually harmless.")
             } else if v.reasons.contains(where: { if case .simultaneousClose = $0 { true } else { false } }) {
                 out.write("Both sides closed at the same time (their FINs crossed on the wire). Each application read EOF: a normal ending.")
@@ -70,28 +71,28 @@ public enum Words {
             let shrink = v.reasons.compactMap { if case let .windowShrank(_, _, _, m, l) = $0 { m - l } else { nil } }.first
             if v.confidence == .low {
                 let sent = c[v.closedBy == .client ? .server : .client].streamBytes
-                out.write("The \(closer) reset the connection when it closed (\(resetText)) after the \(peer) had sent it \(bytes: sent): most likely some of that was still unread in its receive buffer, which makes the kernel send RST instead of FIN.")
+                out.write("The \(closer) reset the connection when it closed (\(resetText())) after the \(peer) had sent it \(bytes: sent): most likely some of that was still unread in its receive buffer, which makes the kernel send RST instead of FIN.")
             } else {
                 let amount: Sentence =
                     if let unread { "\(bytes: unread) from the \(peer) were still unread" } else { "data from the \(peer) was still unread" }
-                out.write("The \(closer) reset the connection because it closed its socket while \(amount) in its receive buffer (\(resetText)).")
+                out.write("The \(closer) reset the connection because it closed its socket while \(amount) in its receive buffer (\(resetText())).")
             }
             if let shrink, shrink > 0 { out.write(" Its receive window had shrunk by \(bytes: shrink), the gauge of unread data.") }
             out.write(" The \(peer)'s next recv() or send() fails with ECONNRESET (Windows: 10054); Linux first delivers the data that had already arrived, Windows may discard the \(closer)'s last data.")
         case .abortiveClose:
             if v.rule == "attempt_aborted" && c.synAckPacket != 0 {
-                out.write("The client reset the attempt right after the server's SYN-ACK, without completing the handshake (\(resetText)): a half-open port scan (SYN scan), or a connect() abandoned at that moment.")
+                out.write("The client reset the attempt right after the server's SYN-ACK, without completing the handshake (\(resetText())): a half-open port scan (SYN scan), or a connect() abandoned at that moment.")
                 out.write(" The server's listener was there.")
             } else if v.rule == "attempt_aborted" {
-                out.write("The client gave up its own connection attempt: its SYN got no SYN-ACK and it then sent a RST (\(resetText)).")
+                out.write("The client gave up its own connection attempt: its SYN got no SYN-ACK and it then sent a RST (\(resetText())).")
                 out.write(" A connect() that timed out in the application, or a port scanner.")
             } else {
-                out.write("The \(closer) aborted the connection with a RST (\(resetText)) while nothing was left unread: SO_LINGER {on, 0}, a proxy or load balancer dropping the connection, or an application-level kill.")
+                out.write("The \(closer) aborted the connection with a RST (\(resetText())) while nothing was left unread: SO_LINGER {on, 0}, a proxy or load balancer dropping the connection, or an application-level kill.")
                 out.write(" The \(peer) gets ECONNRESET (Windows: 10054).")
             }
         case .dataAfterClose:
             let bytes: UInt64 = v.reasons.compactMap { if case let .dataAfterPeerFIN(_, _, _, b, _) = $0 { b } else { nil } }.first ?? 0
-            out.write("The \(closer) closed the connection (FIN), but the \(peer) kept sending (\(bytes: bytes) after the FIN), so the \(closer), whose socket was gone, answered with a RST (\(resetText)).")
+            out.write("The \(closer) closed the connection (FIN), but the \(peer) kept sending (\(bytes: bytes) after the FIN), so the \(closer), whose socket was gone, answered with a RST (\(resetText())).")
             out.write(" The \(peer)'s first send after the close succeeded; the next one fails with EPIPE (Windows: 10053).")
         case .refused:
             if case let .synAnsweredByReset(syn, rst, _, _)? = v.reasons.first {
@@ -131,7 +132,7 @@ public enum Words {
             out.write("The connection was idle; the \(name(prober)) sent \(count) keepalive probes and none was answered, so it gave up\(v.resetBy != nil ? " and sent a RST" : "").")
             out.write(" The \(name(prober)) gets ETIMEDOUT on its next call; the peer had vanished (crash, power loss, network gone, or state dropped by a NAT).")
         case .peerLostState:
-            out.write("The \(closer) answered the \(peer)'s segment with a RST (\(resetText)) as if it had never heard of this connection: its process or host restarted, or a NAT/firewall between them lost the mapping.")
+            out.write("The \(closer) answered the \(peer)'s segment with a RST (\(resetText())) as if it had never heard of this connection: its process or host restarted, or a NAT/firewall between them lost the mapping.")
             out.write(" The \(peer) gets ECONNRESET (Windows: 10054).")
         case .listenOverflow:
             if c.handshake == .synOnly {
@@ -141,7 +142,7 @@ public enum Words {
             }
             out.write("The handshake completed on the wire but the server application never took the connection: its listen (accept) queue was full. ")
             if v.resetBy == .server {
-                out.write("The server's kernel reset it (\(resetText)). The client gets ECONNRESET.")
+                out.write("The server's kernel reset it (\(resetText())). The client gets ECONNRESET.")
             } else {
                 out.write("The server's kernel ignored the client's data (never acknowledged), so the client waits and times out.")
             }
@@ -154,7 +155,7 @@ public enum Words {
             }
         case .idleTimeout:
             let gap: Int64 = v.reasons.compactMap { if case let .idleGap(_, _, ns) = $0 { ns } else { nil } }.first ?? 0
-            out.write("The connection sat idle for \(duration: gap); the next segment was answered by a RST from the \(closer) side (\(resetText)).")
+            out.write("The connection sat idle for \(duration: gap); the next segment was answered by a RST from the \(closer) side (\(resetText())).")
             out.write(" State expired somewhere (a NAT, firewall or load balancer idle timer, or the peer).")
             out.write(" The sender gets ECONNRESET.")
         case .stillOpen:
