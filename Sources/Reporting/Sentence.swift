@@ -151,12 +151,18 @@ enum DecimalDigits {
             out[0] = 0x2D
             at = 1
         }
-        // Digits counted first, then written from the last pair back.
-        var digits = 1
-        var power: UInt64 = 10
-        while digits < 20 && magnitude >= power {
-            digits &+= 1
-            power &*= 10
+        // Digits counted first (by comparisons for the usual sizes: ports, packet numbers, counts),
+        // then written from the last pair back.
+        var digits: Int
+        if magnitude < 100_000 {
+            digits = magnitude < 100 ? (magnitude < 10 ? 1 : 2) : magnitude < 1000 ? 3 : magnitude < 10_000 ? 4 : 5
+        } else {
+            digits = 6
+            var power: UInt64 = 1_000_000
+            while digits < 20 && magnitude >= power {
+                digits &+= 1
+                power &*= 10
+            }
         }
         var i = at &+ digits
         while magnitude >= 100 {
