@@ -3,37 +3,24 @@ import WireFormat
 /// Number, time and text formatting shared by the renderers. Deterministic, locale-free.
 public enum Format {
     /// "2,000" style grouping.
-    public static func grouped(_ n: UInt64) -> String {
-        let digits = String(n)
-        var out = ""
-        for (i, c) in digits.enumerated() {
-            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
-            out.append(c)
-        }
-        return out
-    }
+    public static func grouped(_ n: UInt64) -> String { text { $0.grouped(n) } }
 
-    public static func bytes(_ n: UInt64) -> String {
-        n == 1 ? "1 byte" : n < 10_000 ? "\(grouped(n)) bytes" : n < 10_000_000 ? "\(oneDecimal(Double(n) / 1024)) KB" : "\(oneDecimal(Double(n) / 1_048_576)) MB"
-    }
+    /// "1 byte", "2,000 bytes", "48.8 KB", "12.0 MB".
+    public static func bytes(_ n: UInt64) -> String { text { $0.bytes(n) } }
 
-    /// "14.0" style, rounded to tenths (written by `JSONWriter.oneDecimal`, which JSON uses in place).
-    public static func oneDecimal(_ x: Double) -> String {
-        var out = JSONWriter(capacity: 32)
-        out.oneDecimal(x)
-        return out.text
-    }
+    /// "14.0" style, rounded to tenths.
+    public static func oneDecimal(_ x: Double) -> String { text { $0.oneDecimal(x) } }
 
     /// A duration for people: "340 ms", "2.5 s", "4 min 10 s".
-    public static func duration(nanoseconds ns: Int64) -> String {
-        let ms = Double(ns) / 1e6
-        if ms < 1 { return "\(oneDecimal(ms * 1000)) µs" }
-        if ms < 1000 { return ms < 10 ? "\(oneDecimal(ms)) ms" : "\(Int64(ms.rounded())) ms" }
-        let s = ms / 1000
-        if s < 120 { return "\(oneDecimal(s)) s" }
-        let total = Int64(s.rounded())
-        if total < 7200 { return "\(total / 60) min \(total % 60) s" }
-        return "\(total / 3600) h \(total % 3600 / 60) min"
+    public static func duration(nanoseconds ns: Int64) -> String { text { $0.duration(nanoseconds: ns) } }
+
+    /// The text a `NumberText` writes.
+    static func text(_ write: (inout NumberText) -> Void) -> String {
+        String(unsafeUninitializedCapacity: NumberText.maximumLength) { buffer in
+            var out = NumberText(buffer.baseAddress!)
+            write(&out)
+            return out.count
+        }
     }
 
     /// Seconds with fixed precision for machine output ("2.500000").
@@ -118,5 +105,79 @@ public enum Format {
         var out = JSONWriter(capacity: s.utf8.count + 8)
         out.string(s)
         return out.text
+    }
+}
+
+/// Numbers for people, written as bytes: the one definition of `Format.grouped`, `bytes`,
+/// `oneDecimal` and `duration`, which `Sentence` interpolates in place and JSON uses for `rtt_ms`.
+struct NumberText {
+    /// Room enough for any of them (a duration of `Int64.max` is "2562047 h 47 min").
+    static let maximumLength = 48
+    private let base: UnsafeMutablePointer<UInt8>
+    private(set) var count = 0
+
+    /// Writes at `base`, which has room for `maximumLength` bytes.
+    init(_ base: UnsafeMutablePointer<UInt8>) { self.base = base }
+
+    private mutating func put(_ s: StaticString) {
+        s.withUTF8Buffer { for byte in $0 { base[count] = byte; count &+= 1 } }
+    }
+
+    private mutating func put<T: BinaryInteger>(_ n: T) { count &+= DecimalDigits.write(n, to: base + count) }
+
+    mutating func grouped(_ n: UInt64) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: DecimalDigits.maximumLength) { digits in
+            let length = DecimalDigits.write(n, to: digits.baseAddress!)
+            for i in 0..<length {
+                if i > 0 && (length - i) % 3 == 0 { put(",") }
+                base[count] = digits[i]
+                count &+= 1
+            }
+        }
+    }
+
+    mutating func bytes(_ n: UInt64) {
+        if n == 1 {
+            put("1 byte")
+        } else if n < 10_000 {
+            grouped(n)
+            put(" bytes")
+        } else if n < 10_000_000 {
+            oneDecimal(Double(n) / 1024)
+            put(" KB")
+        } else {
+            oneDecimal(Double(n) / 1_048_576)
+            put(" MB")
+        }
+    }
+
+    mutating func oneDecimal(_ x: Double) {
+        let tenths = Int64((x * 10).rounded())
+        put(tenths / 10)
+        put(".")
+        base[count] = 0x30 &+ UInt8(truncatingIfNeeded: (tenths % 10).magnitude)
+        count &+= 1
+    }
+
+    mutating func duration(nanoseconds ns: Int64) {
+        let ms = Double(ns) / 1e6
+        if ms < 1 { oneDecimal(ms * 1000); return put(" µs") }
+        if ms < 1000 {
+            if ms < 10 { oneDecimal(ms) } else { put(Int64(ms.rounded())) }
+            return put(" ms")
+        }
+        let s = ms / 1000
+        if s < 120 { oneDecimal(s); return put(" s") }
+        let total = Int64(s.rounded())
+        if total < 7200 {
+            put(total / 60)
+            put(" min ")
+            put(total % 60)
+            return put(" s")
+        }
+        put(total / 3600)
+        put(" h ")
+        put(total % 3600 / 60)
+        put(" min")
     }
 }

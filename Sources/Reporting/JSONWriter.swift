@@ -132,12 +132,11 @@ struct JSONWriter: ~Copyable {
         count &+= 6
     }
 
-    /// One decimal ("14.0"), rounded; `Format.oneDecimal` is this.
+    /// One decimal ("14.0"), rounded, as `Format.oneDecimal` writes it.
     mutating func oneDecimal(_ x: Double) {
-        let tenths = Int64((x * 10).rounded())
-        int(tenths / 10)
-        append(0x2E)
-        append(0x30 &+ UInt8(truncatingIfNeeded: (tenths % 10).magnitude))
+        var text = NumberText(reserve(NumberText.maximumLength))
+        text.oneDecimal(x)
+        count &+= text.count
     }
 
     /// A JSON string literal: `"` and `\\` escaped, `\n` `\r` `\t`, other controls as `\u00XX`.

@@ -64,6 +64,26 @@ struct Sentence: ExpressibleByStringInterpolation, StringInterpolationProtocol {
         }
     }
 
+    /// "2,000" (`Format.grouped`).
+    mutating func appendInterpolation(grouped n: UInt64) { appendNumber { $0.grouped(n) } }
+
+    /// "2,000 bytes", "48.8 KB" (`Format.bytes`).
+    mutating func appendInterpolation(bytes n: UInt64) { appendNumber { $0.bytes(n) } }
+
+    /// "340 ms", "2.5 s" (`Format.duration`).
+    mutating func appendInterpolation(duration nanoseconds: Int64) { appendNumber { $0.duration(nanoseconds: nanoseconds) } }
+
+    /// Numbers for people, in place. Their units are literals outside Words, so the sentence is
+    /// scanned for escapes like one with a `String` in it.
+    private mutating func appendNumber(_ write: (inout NumberText) -> Void) {
+        mayNeedEscaping = true
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: NumberText.maximumLength) { buffer in
+            var text = NumberText(buffer.baseAddress!)
+            write(&text)
+            append(UnsafeRawBufferPointer(start: buffer.baseAddress!, count: text.count))
+        }
+    }
+
     private mutating func append(_ bytes: UnsafeRawBufferPointer) {
         guard let source = bytes.baseAddress, bytes.count > 0 else { return }
         if spill == nil && count &+ bytes.count <= Self.inlineCapacity {
@@ -134,12 +154,18 @@ enum DecimalDigits {
             out[0] = 0x2D
             at = 1
         }
-        // Digits counted first, then written from the last pair back.
-        var digits = 1
-        var power: UInt64 = 10
-        while digits < 20 && magnitude >= power {
-            digits &+= 1
-            power &*= 10
+        // Digits counted first (by comparisons for the usual sizes: ports, packet numbers, counts),
+        // then written from the last pair back.
+        var digits: Int
+        if magnitude < 100_000 {
+            digits = magnitude < 100 ? (magnitude < 10 ? 1 : 2) : magnitude < 1000 ? 3 : magnitude < 10_000 ? 4 : 5
+        } else {
+            digits = 6
+            var power: UInt64 = 1_000_000
+            while digits < 20 && magnitude >= power {
+                digits &+= 1
+                power &*= 10
+            }
         }
         var i = at &+ digits
         while magnitude >= 100 {

@@ -33,20 +33,21 @@ public enum Words {
     static func explanation(_ v: Verdict, _ c: Connection, into out: inout some TextSink & ~Copyable) {
         let closer = name(v.closedBy)
         let peer: StaticString = v.closedBy == .client ? "server" : v.closedBy == .server ? "client" : "other side"
-        let reset = v.reasons.first { if case .reset = $0 { true } else { false } }
-        var resetText: Sentence = ""
-        if case let .reset(packet, _, _, hasACK, _, afterFIN, _)? = reset {
-            resetText = "packet \(packet): \(resetWords(hasACK))\(afterFIN ? " after its FIN" : ", no FIN")"
+        // Made only where a sentence names the RST (most connections close without one).
+        func resetText() -> Sentence {
+            let reset = v.reasons.first { if case .reset = $0 { true } else { false } }
+            guard case let .reset(packet, _, _, hasACK, _, afterFIN, _)? = reset else { return "" }
+            return "packet \(packet): \(resetWords(hasACK))\(afterFIN ? " after its FIN" : ", no FIN")"
         }
         switch v.cause {
         case .gracefulClose:
             if v.ending == .reset, let resetBy = v.resetBy {
-                out.write("Both sides closed normally (FIN each way, the \(closer) first), then the \(name(resetBy)) sent a RST as well (\(resetText)).")
+                out.write("Both sides closed normally (FIN each way, the \(closer) first), then the \(name(resetBy)) sent a RST as well (\(resetText())).")
                 out.write(" Each application most likely read EOF; the trailing RST is an abortive tail and usually harmless.")
             } else if v.reasons.contains(where: { if case .simultaneousClose = $0 { true } else { false } }) {
                 out.write("Both sides closed at the same time (their FINs crossed on the wire). Each application read EOF: a normal ending.")
             } else if case let .halfClose(_, _, from, bytes)? = v.reasons.first(where: { if case .halfClose = $0 { true } else { false } }) {
-                out.write("The \(closer) closed its sending side first (half-close); the \(name(from)) still sent \(Format.bytes(bytes)) and then closed too. Both read EOF: a normal ending.")
+                out.write("The \(closer) closed its sending side first (half-close); the \(name(from)) still sent \(bytes: bytes) and then closed too. Both read EOF: a normal ending.")
             } else if v.confidence == .low {
                 out.write("Only the \(closer)'s side of this connection was captured; it closed with a FIN. The other direction is missing, so whether the peer closed too cannot be seen.")
             } else {
@@ -70,28 +71,28 @@ public enum Words {
             let shrink = v.reasons.compactMap { if case let .windowShrank(_, _, _, m, l) = $0 { m - l } else { nil } }.first
             if v.confidence == .low {
                 let sent = c[v.closedBy == .client ? .server : .client].streamBytes
-                out.write("The \(closer) reset the connection when it closed (\(resetText)) after the \(peer) had sent it \(Format.bytes(sent)): most likely some of that was still unread in its receive buffer, which makes the kernel send RST instead of FIN.")
+                out.write("The \(closer) reset the connection when it closed (\(resetText())) after the \(peer) had sent it \(bytes: sent): most likely some of that was still unread in its receive buffer, which makes the kernel send RST instead of FIN.")
             } else {
                 let amount: Sentence =
-                    if let unread { "\(Format.bytes(unread)) from the \(peer) were still unread" } else { "data from the \(peer) was still unread" }
-                out.write("The \(closer) reset the connection because it closed its socket while \(amount) in its receive buffer (\(resetText)).")
+                    if let unread { "\(bytes: unread) from the \(peer) were still unread" } else { "data from the \(peer) was still unread" }
+                out.write("The \(closer) reset the connection because it closed its socket while \(amount) in its receive buffer (\(resetText())).")
             }
-            if let shrink, shrink > 0 { out.write(" Its receive window had shrunk by \(Format.bytes(shrink)), the gauge of unread data.") }
+            if let shrink, shrink > 0 { out.write(" Its receive window had shrunk by \(bytes: shrink), the gauge of unread data.") }
             out.write(" The \(peer)'s next recv() or send() fails with ECONNRESET (Windows: 10054); Linux first delivers the data that had already arrived, Windows may discard the \(closer)'s last data.")
         case .abortiveClose:
             if v.rule == "attempt_aborted" && c.synAckPacket != 0 {
-                out.write("The client reset the attempt right after the server's SYN-ACK, without completing the handshake (\(resetText)): a half-open port scan (SYN scan), or a connect() abandoned at that moment.")
+                out.write("The client reset the attempt right after the server's SYN-ACK, without completing the handshake (\(resetText())): a half-open port scan (SYN scan), or a connect() abandoned at that moment.")
                 out.write(" The server's listener was there.")
             } else if v.rule == "attempt_aborted" {
-                out.write("The client gave up its own connection attempt: its SYN got no SYN-ACK and it then sent a RST (\(resetText)).")
+                out.write("The client gave up its own connection attempt: its SYN got no SYN-ACK and it then sent a RST (\(resetText())).")
                 out.write(" A connect() that timed out in the application, or a port scanner.")
             } else {
-                out.write("The \(closer) aborted the connection with a RST (\(resetText)) while nothing was left unread: SO_LINGER {on, 0}, a proxy or load balancer dropping the connection, or an application-level kill.")
+                out.write("The \(closer) aborted the connection with a RST (\(resetText())) while nothing was left unread: SO_LINGER {on, 0}, a proxy or load balancer dropping the connection, or an application-level kill.")
                 out.write(" The \(peer) gets ECONNRESET (Windows: 10054).")
             }
         case .dataAfterClose:
             let bytes: UInt64 = v.reasons.compactMap { if case let .dataAfterPeerFIN(_, _, _, b, _) = $0 { b } else { nil } }.first ?? 0
-            out.write("The \(closer) closed the connection (FIN), but the \(peer) kept sending (\(Format.bytes(bytes)) after the FIN), so the \(closer), whose socket was gone, answered with a RST (\(resetText)).")
+            out.write("The \(closer) closed the connection (FIN), but the \(peer) kept sending (\(bytes: bytes) after the FIN), so the \(closer), whose socket was gone, answered with a RST (\(resetText())).")
             out.write(" The \(peer)'s first send after the close succeeded; the next one fails with EPIPE (Windows: 10053).")
         case .refused:
             if case let .synAnsweredByReset(syn, rst, _, _)? = v.reasons.first {
@@ -107,7 +108,7 @@ public enum Words {
             if let icmp = v.reasons.first(where: { if case .icmpError = $0 { true } else { false } }), case let .icmpError(p, _, kind, reporter) = icmp {
                 out.write("The client's SYN was never answered by \(c.server.description); \(reporter) sent an ICMP \(kind) (packet \(p)). connect() most likely fails with \(v.clientView?.result.rawValue ?? "EHOSTUNREACH").")
             } else if retries > 0 {
-                out.write("The client's SYN was never answered: sent \(retries + 1) times over \(Format.duration(nanoseconds: span)), no SYN-ACK, no RST.")
+                out.write("The client's SYN was never answered: sent \(retries + 1) times over \(duration: span), no SYN-ACK, no RST.")
                 out.write(" The server is down, unreachable, or a firewall drops the packets silently.")
                 out.write(" connect() fails with ETIMEDOUT (Windows: 10060) once the retries run out.")
             } else {
@@ -131,7 +132,7 @@ public enum Words {
             out.write("The connection was idle; the \(name(prober)) sent \(count) keepalive probes and none was answered, so it gave up\(v.resetBy != nil ? " and sent a RST" : "").")
             out.write(" The \(name(prober)) gets ETIMEDOUT on its next call; the peer had vanished (crash, power loss, network gone, or state dropped by a NAT).")
         case .peerLostState:
-            out.write("The \(closer) answered the \(peer)'s segment with a RST (\(resetText)) as if it had never heard of this connection: its process or host restarted, or a NAT/firewall between them lost the mapping.")
+            out.write("The \(closer) answered the \(peer)'s segment with a RST (\(resetText())) as if it had never heard of this connection: its process or host restarted, or a NAT/firewall between them lost the mapping.")
             out.write(" The \(peer) gets ECONNRESET (Windows: 10054).")
         case .listenOverflow:
             if c.handshake == .synOnly {
@@ -141,7 +142,7 @@ public enum Words {
             }
             out.write("The handshake completed on the wire but the server application never took the connection: its listen (accept) queue was full. ")
             if v.resetBy == .server {
-                out.write("The server's kernel reset it (\(resetText)). The client gets ECONNRESET.")
+                out.write("The server's kernel reset it (\(resetText())). The client gets ECONNRESET.")
             } else {
                 out.write("The server's kernel ignored the client's data (never acknowledged), so the client waits and times out.")
             }
@@ -154,7 +155,7 @@ public enum Words {
             }
         case .idleTimeout:
             let gap: Int64 = v.reasons.compactMap { if case let .idleGap(_, _, ns) = $0 { ns } else { nil } }.first ?? 0
-            out.write("The connection sat idle for \(Format.duration(nanoseconds: gap)); the next segment was answered by a RST from the \(closer) side (\(resetText)).")
+            out.write("The connection sat idle for \(duration: gap); the next segment was answered by a RST from the \(closer) side (\(resetText())).")
             out.write(" State expired somewhere (a NAT, firewall or load balancer idle timer, or the peer).")
             out.write(" The sender gets ECONNRESET.")
         case .stillOpen:
@@ -168,9 +169,9 @@ public enum Words {
             } else if c.finishReason == .idle {
                 out.write("The connection went silent for longer than the idle timeout; no ending was seen.")
             } else if half != nil {
-                out.write("The \(name(half)) closed its side (FIN), the other side had not closed when the capture ended (half-closed, idle \(Format.duration(nanoseconds: idle)) at the end).")
+                out.write("The \(name(half)) closed its side (FIN), the other side had not closed when the capture ended (half-closed, idle \(duration: idle) at the end).")
             } else {
-                out.write("The connection was still open when the capture ended (idle \(Format.duration(nanoseconds: idle)) at the end); there is no ending to explain.")
+                out.write("The connection was still open when the capture ended (idle \(duration: idle) at the end); there is no ending to explain.")
             }
         case .unknown:
             if v.rule == "zero_window_stall" {
@@ -233,37 +234,37 @@ public enum Words {
             if retries == 0 {
                 out.write("SYN sent once")
             } else {
-                out.write("SYN sent \(retries + 1) times over \(Format.duration(nanoseconds: span))")
+                out.write("SYN sent \(retries + 1) times over \(duration: span)")
             }
         case let .synAnsweredByReset(syn, _, _, hasACK): out.write("\(resetWords(hasACK)) answering the SYN of packet \(syn), no SYN-ACK")
         case .noSYNACK: out.write("no SYN-ACK came back")
         case let .fin(_, _, from): out.write("FIN from the \(name(from))")
         case .simultaneousClose: out.write("FINs crossed: simultaneous close")
-        case let .halfClose(_, _, from, bytes): out.write("half-close: the \(name(from)) sent \(Format.bytes(bytes)) after the peer's FIN")
+        case let .halfClose(_, _, from, bytes): out.write("half-close: the \(name(from)) sent \(bytes: bytes) after the peer's FIN")
         case let .finThenReset(_, _, from): out.write("the \(name(from)) sent a RST after its FIN (abortive tail)")
-        case let .unreadData(_, _, sentBy, bytes): out.write("\(Format.bytes(bytes)) from the \(name(sentBy)) never answered: most likely unread")
+        case let .unreadData(_, _, sentBy, bytes): out.write("\(bytes: bytes) from the \(name(sentBy)) never answered: most likely unread")
         case let .windowShrank(_, _, of, maximum, last):
-            out.write("the \(name(of))'s receive window shrank from \(Format.grouped(maximum)) to \(Format.grouped(last)) bytes (unread data piling up)")
-        case let .windowAtMaximum(_, _, of, window): out.write("the \(name(of))'s receive window was back at its maximum (\(Format.grouped(window)) bytes): nothing unread")
-        case let .dataAfterPeerFIN(_, _, from, bytes, fin): out.write("the \(name(from)) sent \(Format.bytes(bytes)) after the FIN of packet \(fin)")
+            out.write("the \(name(of))'s receive window shrank from \(grouped: maximum) to \(grouped: last) bytes (unread data piling up)")
+        case let .windowAtMaximum(_, _, of, window): out.write("the \(name(of))'s receive window was back at its maximum (\(grouped: window) bytes): nothing unread")
+        case let .dataAfterPeerFIN(_, _, from, bytes, fin): out.write("the \(name(from)) sent \(bytes: bytes) after the FIN of packet \(fin)")
         case let .retransmissions(_, _, from, count, first, backoff, acknowledged):
             out.write("the \(name(from)) retransmitted the same segment \(count) times from packet \(first)")
             if backoff { out.write(" with exponential backoff") }
             if !acknowledged { out.write(", never acknowledged") }
-        case let .silenceAfter(_, _, of, ns): out.write("nothing more from the \(name(of)) for the last \(Format.duration(nanoseconds: ns))")
+        case let .silenceAfter(_, _, of, ns): out.write("nothing more from the \(name(of)) for the last \(duration: ns)")
         case let .keepaliveProbes(_, _, from, count, answered):
             out.write("\(count) keepalive probes from the \(name(from)), ")
             out.write(answered ? "answered" : "none answered")
         case let .zeroWindow(_, _, of, probes): out.write("the \(name(of)) advertised a zero window; \(probes) probes")
         case let .ttlMismatch(_, _, claimed, resetTTL, usual): out.write("RST TTL \(resetTTL), but the \(name(claimed))'s other packets have TTL \(usual)")
         case .resetsBothWays: out.write("RSTs toward both ends within a millisecond")
-        case let .idleGap(_, _, ns): out.write("idle for \(Format.duration(nanoseconds: ns)) before this packet")
+        case let .idleGap(_, _, ns): out.write("idle for \(duration: ns) before this packet")
         case let .icmpError(_, _, kind, reporter): out.write("ICMP \(kind) from \(reporter)")
-        case let .handshakeThenSilence(_, _, bytes): out.write("the client's \(Format.bytes(bytes)) after the handshake were never acknowledged")
+        case let .handshakeThenSilence(_, _, bytes): out.write("the client's \(bytes: bytes) after the handshake were never acknowledged")
         case let .synAckRetransmitted(_, _, count): out.write("the server repeated its SYN-ACK \(count) times after the client's ACK")
         case .resetRightAfterHandshake: out.write("RST right after the handshake, before any server data")
         case let .captureEnded(_, _, ns, half):
-            out.write("capture ended \(Format.duration(nanoseconds: ns)) after this connection's last packet")
+            out.write("capture ended \(duration: ns) after this connection's last packet")
             if let half { out.write(", half-closed by the \(name(half))") }
         case let .onlyResetSeen(_, _, from): out.write("a lone RST from the \(name(from)); nothing else of this connection was captured")
         case let .captureLoss(_, _, count): out.write("\(count) ACKs for data the capture never saw (capture loss or one-sided capture)")

@@ -150,17 +150,28 @@ private struct TextBytes {
     let base: UnsafeMutablePointer<UInt8>
     var count = 0
 
-    var last: UInt8 { base[count - 1] }
+    var last: UInt8 { base[count &- 1] }
 
     mutating func put(_ byte: UInt8) {
         base[count] = byte
-        count += 1
+        count &+= 1
     }
 
+    /// 0 to 255 without leading zeros.
     mutating func decimal(_ octet: UInt32) {
-        if octet >= 100 { put(0x30 &+ UInt8(octet / 100)) }
-        if octet >= 10 { put(0x30 &+ UInt8(octet / 10 % 10)) }
-        put(0x30 &+ UInt8(octet % 10))
+        if octet >= 100 {
+            let rest = octet % 100
+            base[count] = 0x30 &+ UInt8(truncatingIfNeeded: octet / 100)
+            base[count &+ 1] = 0x30 &+ UInt8(truncatingIfNeeded: rest / 10)
+            base[count &+ 2] = 0x30 &+ UInt8(truncatingIfNeeded: rest % 10)
+            count &+= 3
+        } else if octet >= 10 {
+            base[count] = 0x30 &+ UInt8(truncatingIfNeeded: octet / 10)
+            base[count &+ 1] = 0x30 &+ UInt8(truncatingIfNeeded: octet % 10)
+            count &+= 2
+        } else {
+            put(0x30 &+ UInt8(truncatingIfNeeded: octet))
+        }
     }
 
     mutating func dotted(_ v: UInt32) {
@@ -173,15 +184,18 @@ private struct TextBytes {
         decimal(v & 0xff)
     }
 
-    /// Lowercase hex without leading zeros.
+    /// Lowercase hex without leading zeros: as many digits as the group's significant bits need,
+    /// written from the last one back.
     mutating func hex(_ g: UInt16) {
-        var shift: UInt16 = 12
-        while shift > 0 && (g >> shift) & 0xf == 0 { shift -= 4 }
-        while true {
-            let digit = UInt8((g >> shift) & 0xf)
-            put(digit < 10 ? 0x30 &+ digit : 0x57 &+ digit)
-            if shift == 0 { break }
-            shift -= 4
-        }
+        let digits = g == 0 ? 1 : (19 &- g.leadingZeroBitCount) >> 2
+        var value = g
+        var i = digits
+        repeat {
+            i &-= 1
+            let digit = UInt8(truncatingIfNeeded: value & 0xf)
+            base[count &+ i] = digit < 10 ? 0x30 &+ digit : 0x57 &+ digit
+            value >>= 4
+        } while i > 0
+        count &+= digits
     }
 }

@@ -15,7 +15,7 @@ final class OutputPipeline: @unchecked Sendable {
     private let onlyAbnormal: Bool
     private let batchSize: Int
     // Touched only by the submitting thread.
-    private var batch = Batch()
+    private var batch: Batch
     // Touched only on `queue`, or after `drain()`.
     private var output: Output
 
@@ -25,40 +25,68 @@ final class OutputPipeline: @unchecked Sendable {
         output = Output(json: json)
         self.batchSize = batchSize
         slots = DispatchSemaphore(value: capacity)
-        batch.items.reserveCapacity(batchSize)
+        batch = Batch(capacity: batchSize)
         output.json?.begin()
     }
 
     /// Hands one finished connection over; blocks while `capacity` batches are still waiting.
     func submit(_ finished: consuming FinishedConnection, captureFile: String) {
-        batch.items.append((consume finished, captureFile))
-        if batch.items.count >= batchSize { flush() }
+        batch.append(finished, captureFile: captureFile)
+        if batch.count >= batchSize { flush() }
     }
 
     private func flush() {
-        guard !batch.items.isEmpty else { return }
+        guard batch.count > 0 else { return }
         let full = batch
-        batch = Batch()
-        batch.items.reserveCapacity(batchSize)
+        batch = Batch(capacity: batchSize)
         slots.wait()
         queue.async { [self] in
             defer { slots.signal() }
-            // The whole batch in one access to `output` and with the items in a local array: each
-            // access to a class's stored property is an exclusivity check.
-            var items = full.takeItems()
-            output.write(&items, failOn: failOn, onlyAbnormal: onlyAbnormal)
+            // The whole batch in one access to `output`: each access to a class's stored property
+            // is an exclusivity check.
+            output.write(full, failOn: failOn, onlyAbnormal: onlyAbnormal)
         }
     }
 
-    /// Connections handed over together. A class, so the output thread moves each connection out
-    /// (`take`) instead of copying it out of an array that the closure shares.
+    /// Connections handed over together, in memory the batch owns: the output thread moves each
+    /// connection out of its place (a connection is over a kilobyte; taking it out of an array of
+    /// optionals copied it several times).
     private final class Batch: @unchecked Sendable {
-        var items: [(FinishedConnection, String)?] = []
+        private let connections: UnsafeMutablePointer<FinishedConnection>
+        private var captureFiles: [String] = []
+        private let capacity: Int
+        /// Connections put in; those from `moved` on are still here.
+        private(set) var count = 0
+        private var moved = 0
 
-        /// The items, left here empty (so the caller's array is the only one and can be changed in place).
-        func takeItems() -> [(FinishedConnection, String)?] {
-            defer { items = [] }
-            return items
+        init(capacity: Int) {
+            self.capacity = capacity
+            connections = .allocate(capacity: capacity)
+            captureFiles.reserveCapacity(capacity)
+        }
+
+        deinit {
+            (connections + moved).deinitialize(count: count - moved)
+            connections.deallocate()
+        }
+
+        func append(_ finished: consuming FinishedConnection, captureFile: String) {
+            precondition(count < capacity, "a batch is handed over when full")
+            (connections + count).initialize(to: finished)
+            captureFiles.append(captureFile)
+            count += 1
+        }
+
+        /// Moves each connection out, in order, to `body`.
+        func moveEach(_ body: (consuming FinishedConnection, String) -> Void) {
+            let end = count
+            var i = moved
+            while i < end {
+                let finished = (connections + i).move()
+                i += 1
+                moved = i
+                body(finished, captureFiles[i - 1])
+            }
         }
     }
 
@@ -71,15 +99,14 @@ final class OutputPipeline: @unchecked Sendable {
 
         /// JSON is written straight from the verdict and the connection; rows are built only for the
         /// text and Markdown reports, which need them all at the end.
-        mutating func write(_ items: inout [(FinishedConnection, String)?], failOn: Set<CauseCode>, onlyAbnormal: Bool) {
-            for i in items.indices {
-                guard let (finished, captureFile) = items[i].take() else { continue }
+        mutating func write(_ batch: Batch, failOn: Set<CauseCode>, onlyAbnormal: Bool) {
+            batch.moveEach { finished, captureFile in
                 let analyzed = finished.diagnosed()
                 // Fields, not a copy of the verdict (a copy retains each of its arrays and strings).
                 let cause = analyzed.verdict.cause
                 if failOn.contains(cause) { matched = true }
                 summary.add(ending: analyzed.verdict.ending, cause: cause)
-                if onlyAbnormal && !cause.isAbnormal { continue }
+                if onlyAbnormal && !cause.isAbnormal { return }
                 if json != nil {
                     json!.add(analyzed)
                 } else {

@@ -75,6 +75,23 @@ struct JSONWriterTests {
         #expect(out.text == values.map(String.init).joined(separator: ",") + "\(UInt64.max)")
     }
 
+    @Test("integers around every power of ten print as their description")
+    func integersAtPowersOfTen() {
+        var values: [UInt64] = [0, UInt64.max, UInt64.max - 1]
+        var power: UInt64 = 1
+        for _ in 0..<20 {
+            values += [power - 1, power, power + 1]
+            if power > UInt64.max / 10 { break }
+            power *= 10
+        }
+        for v in values {
+            var out = JSONWriter(capacity: 8)
+            out.int(v)
+            if v <= UInt64(Int64.max) { out.raw(" "); out.int(-Int64(v)) }
+            #expect(out.text == "\(v)" + (v <= UInt64(Int64.max) ? " \(-Int64(v))" : ""), "\(v)")
+        }
+    }
+
     @Test("timestamps are written in place exactly as Format.rfc3339 formats them, and seconds with six decimals, from Int64.min to Int64.max")
     func timesLikeFormat() {
         var rng = SeededRandom(seed: 9)
