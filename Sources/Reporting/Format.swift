@@ -92,10 +92,7 @@ public enum Format {
         out[6] = 58
         DecimalDigits.writePair(second % 60, to: out + 7)
         out[9] = 46  // .
-        let micros = nanoseconds / 1000
-        DecimalDigits.writePair(micros / 10_000, to: out + 10)
-        DecimalDigits.writePair(micros / 100 % 100, to: out + 12)
-        DecimalDigits.writePair(micros % 100, to: out + 14)
+        DecimalDigits.writeSix(nanoseconds / 1000, to: out + 10)
         out[16] = 90  // Z
     }
 

@@ -123,12 +123,7 @@ struct JSONWriter: ~Copyable {
         let micros = (ns.magnitude + 500) / 1000
         int(micros / 1_000_000)
         append(0x2E)
-        var fraction = micros % 1_000_000
-        let to = reserve(6)
-        for i in stride(from: 5, through: 0, by: -1) {
-            to[i] = 0x30 &+ UInt8(fraction % 10)
-            fraction /= 10
-        }
+        DecimalDigits.writeSix(micros % 1_000_000, to: reserve(6))
         count &+= 6
     }
 

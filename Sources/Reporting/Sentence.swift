@@ -145,6 +145,14 @@ enum DecimalDigits {
         out[1] = pair[1]
     }
 
+    /// Writes `value` (0...999_999) as six digits, zero-padded: microseconds after a decimal point.
+    @inline(__always)
+    static func writeSix<T: BinaryInteger>(_ value: T, to out: UnsafeMutablePointer<UInt8>) {
+        writePair(value / 10_000, to: out)
+        writePair(value / 100 % 100, to: out + 2)
+        writePair(value % 100, to: out + 4)
+    }
+
     /// Writes `value` at `out` and returns the number of bytes written (at most `maximumLength`).
     @inline(__always)
     static func write<T: BinaryInteger>(_ value: T, to out: UnsafeMutablePointer<UInt8>) -> Int {

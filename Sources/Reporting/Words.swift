@@ -17,11 +17,7 @@ public enum Words {
         }
     }
 
-    static func capitalized(_ s: String) -> String { s.prefix(1).uppercased() + s.dropFirst() }
-
     static func resetWords(_ hasACK: Bool) -> StaticString { hasACK ? "RST+ACK" : "RST without ACK" }
-
-    static func reasonPacket(_ v: Verdict, _ match: (Reason) -> Bool) -> Reason? { v.reasons.first(where: match) }
 
     /// One or two sentences saying what happened and what the applications saw.
     public static func explanation(_ v: Verdict, _ c: Connection) -> String {
