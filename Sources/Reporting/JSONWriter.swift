@@ -47,24 +47,8 @@ struct JSONWriter: ~Copyable {
     @inline(__always) private mutating func append(_ source: UnsafeRawBufferPointer) {
         guard let from = source.baseAddress else { return }
         let n = source.count
-        Self.copy(n, from: from, to: UnsafeMutableRawPointer(reserve(n)))
+        Bytes.copy(n, from: from, to: UnsafeMutableRawPointer(reserve(n)))
         count &+= n
-    }
-
-    /// Copies `n` bytes. Most pieces are short (keys, punctuation, small words): two overlapping
-    /// word copies instead of a call to memcpy.
-    @inline(__always) private static func copy(_ n: Int, from: UnsafeRawPointer, to: UnsafeMutableRawPointer) {
-        if n >= 8 && n <= 16 {
-            to.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
-            to.storeBytes(of: from.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self), toByteOffset: n &- 8, as: UInt64.self)
-        } else if n >= 4 && n < 8 {
-            to.storeBytes(of: from.loadUnaligned(as: UInt32.self), as: UInt32.self)
-            to.storeBytes(of: from.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self), toByteOffset: n &- 4, as: UInt32.self)
-        } else if n < 4 {
-            for i in 0..<n { to.storeBytes(of: from.load(fromByteOffset: i, as: UInt8.self), toByteOffset: i, as: UInt8.self) }
-        } else {
-            to.copyMemory(from: from, byteCount: n)
-        }
     }
 
     @inline(__always) private mutating func append(_ byte: UInt8) {
@@ -154,7 +138,7 @@ struct JSONWriter: ~Copyable {
         if let from = utf8.baseAddress, !Self.anyNeedsEscape(UnsafeRawPointer(from), count: n) {
             let to = reserve(n &+ 2)
             to[0] = 0x22
-            Self.copy(n, from: from, to: to + 1)
+            Bytes.copy(n, from: from, to: to + 1)
             to[n &+ 1] = 0x22
             count &+= n &+ 2
         } else {
