@@ -4,7 +4,8 @@ import WireFormat
 /// connection costs a few copies of its bytes rather than a `String` growth per fragment. The writer
 /// owns its buffer (allocated here, freed in `deinit`) and cannot be copied, so an append needs no
 /// uniqueness check: a bounds test and a copy. Numbers come out as `"\(n)"` would;
-/// `Format.jsonString` is `string(_:)`.
+/// `Format.jsonString` is `string(_:)`. The writes a connection makes a dozen of each (strings,
+/// integers, timestamps) are inlined: for those short pieces the call cost as much as the work.
 struct JSONWriter: ~Copyable {
     /// `capacity` bytes, the first `count` written.
     private var base: UnsafeMutablePointer<UInt8>
@@ -67,6 +68,7 @@ struct JSONWriter: ~Copyable {
         s.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }
 
+    @inline(__always)
     mutating func int<T: BinaryInteger>(_ value: T) {
         count &+= DecimalDigits.write(value, to: reserve(DecimalDigits.maximumLength))
     }
@@ -74,6 +76,7 @@ struct JSONWriter: ~Copyable {
     mutating func bool(_ value: Bool) { value ? raw("true") : raw("false") }
 
     /// A JSON string of `Format.rfc3339(t)`, written in place.
+    @inline(__always)
     mutating func timestamp(_ t: Timestamp) {
         let to = reserve(29)
         to[0] = 0x22
@@ -102,6 +105,7 @@ struct JSONWriter: ~Copyable {
     }
 
     /// Seconds with six decimals ("0.001500"), written in place (`Format.fixedSeconds` is this).
+    @inline(__always)
     mutating func fixedSeconds(nanoseconds ns: Int64) {
         if ns < 0 { append(0x2D) }
         let micros = (ns.magnitude + 500) / 1000
@@ -124,6 +128,7 @@ struct JSONWriter: ~Copyable {
     }
 
     /// A JSON string literal: `"` and `\\` escaped, `\n` `\r` `\t`, other controls as `\u00XX`.
+    @inline(__always)
     mutating func string(_ s: borrowing String) {
         // Borrowed and read through `utf8` (no copy of the string, so no retain and release: most
         // strings here are short codes); `withUTF8` on a copy is the fallback for a non-contiguous string.
@@ -132,6 +137,7 @@ struct JSONWriter: ~Copyable {
         copy.withUTF8 { quoted($0) }
     }
 
+    @inline(__always)
     private mutating func quoted(_ utf8: UnsafeBufferPointer<UInt8>) {
         let n = utf8.count
         // The usual case, nothing to escape: quotes and text in one reserved piece.
@@ -228,6 +234,7 @@ struct JSONWriter: ~Copyable {
         return mayNeedEscape(raw.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self))
     }
 
+    @inline(__always)
     mutating func stringOrNull(_ s: String?) {
         if let s { string(s) } else { raw("null") }
     }
