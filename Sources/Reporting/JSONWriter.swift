@@ -4,7 +4,8 @@ import WireFormat
 /// connection costs a few copies of its bytes rather than a `String` growth per fragment. The writer
 /// owns its buffer (allocated here, freed in `deinit`) and cannot be copied, so an append needs no
 /// uniqueness check: a bounds test and a copy. Numbers come out as `"\(n)"` would;
-/// `Format.jsonString` is `string(_:)`.
+/// `Format.jsonString` is `string(_:)`. The writes a connection makes a dozen of each (strings,
+/// integers, timestamps) are inlined: for those short pieces the call cost as much as the work.
 struct JSONWriter: ~Copyable {
     /// `capacity` bytes, the first `count` written.
     private var base: UnsafeMutablePointer<UInt8>
@@ -47,24 +48,8 @@ struct JSONWriter: ~Copyable {
     @inline(__always) private mutating func append(_ source: UnsafeRawBufferPointer) {
         guard let from = source.baseAddress else { return }
         let n = source.count
-        Self.copy(n, from: from, to: UnsafeMutableRawPointer(reserve(n)))
+        Bytes.copy(n, from: from, to: UnsafeMutableRawPointer(reserve(n)))
         count &+= n
-    }
-
-    /// Copies `n` bytes. Most pieces are short (keys, punctuation, small words): two overlapping
-    /// word copies instead of a call to memcpy.
-    @inline(__always) private static func copy(_ n: Int, from: UnsafeRawPointer, to: UnsafeMutableRawPointer) {
-        if n >= 8 && n <= 16 {
-            to.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
-            to.storeBytes(of: from.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self), toByteOffset: n &- 8, as: UInt64.self)
-        } else if n >= 4 && n < 8 {
-            to.storeBytes(of: from.loadUnaligned(as: UInt32.self), as: UInt32.self)
-            to.storeBytes(of: from.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self), toByteOffset: n &- 4, as: UInt32.self)
-        } else if n < 4 {
-            for i in 0..<n { to.storeBytes(of: from.load(fromByteOffset: i, as: UInt8.self), toByteOffset: i, as: UInt8.self) }
-        } else {
-            to.copyMemory(from: from, byteCount: n)
-        }
     }
 
     @inline(__always) private mutating func append(_ byte: UInt8) {
@@ -83,6 +68,7 @@ struct JSONWriter: ~Copyable {
         s.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }
 
+    @inline(__always)
     mutating func int<T: BinaryInteger>(_ value: T) {
         count &+= DecimalDigits.write(value, to: reserve(DecimalDigits.maximumLength))
     }
@@ -90,6 +76,7 @@ struct JSONWriter: ~Copyable {
     mutating func bool(_ value: Bool) { value ? raw("true") : raw("false") }
 
     /// A JSON string of `Format.rfc3339(t)`, written in place.
+    @inline(__always)
     mutating func timestamp(_ t: Timestamp) {
         let to = reserve(29)
         to[0] = 0x22
@@ -118,6 +105,7 @@ struct JSONWriter: ~Copyable {
     }
 
     /// Seconds with six decimals ("0.001500"), written in place (`Format.fixedSeconds` is this).
+    @inline(__always)
     mutating func fixedSeconds(nanoseconds ns: Int64) {
         if ns < 0 { append(0x2D) }
         let micros = (ns.magnitude + 500) / 1000
@@ -135,6 +123,7 @@ struct JSONWriter: ~Copyable {
     }
 
     /// A JSON string literal: `"` and `\\` escaped, `\n` `\r` `\t`, other controls as `\u00XX`.
+    @inline(__always)
     mutating func string(_ s: borrowing String) {
         // Borrowed and read through `utf8` (no copy of the string, so no retain and release: most
         // strings here are short codes); `withUTF8` on a copy is the fallback for a non-contiguous string.
@@ -143,13 +132,14 @@ struct JSONWriter: ~Copyable {
         copy.withUTF8 { quoted($0) }
     }
 
+    @inline(__always)
     private mutating func quoted(_ utf8: UnsafeBufferPointer<UInt8>) {
         let n = utf8.count
         // The usual case, nothing to escape: quotes and text in one reserved piece.
         if let from = utf8.baseAddress, !Self.anyNeedsEscape(UnsafeRawPointer(from), count: n) {
             let to = reserve(n &+ 2)
             to[0] = 0x22
-            Self.copy(n, from: from, to: to + 1)
+            Bytes.copy(n, from: from, to: to + 1)
             to[n &+ 1] = 0x22
             count &+= n &+ 2
         } else {
@@ -239,6 +229,7 @@ struct JSONWriter: ~Copyable {
         return mayNeedEscape(raw.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self))
     }
 
+    @inline(__always)
     mutating func stringOrNull(_ s: String?) {
         if let s { string(s) } else { raw("null") }
     }

@@ -37,10 +37,12 @@ struct Sentence: ExpressibleByStringInterpolation, StringInterpolationProtocol {
 
     init(stringInterpolation: Sentence) { self = stringInterpolation }
 
+    @inline(__always)
     mutating func appendLiteral(_ literal: StaticString) {
         literal.withUTF8Buffer { append(UnsafeRawBufferPointer($0)) }
     }
 
+    @inline(__always)
     mutating func appendInterpolation(_ text: StaticString) {
         text.withUTF8Buffer { append(UnsafeRawBufferPointer($0)) }
     }
@@ -84,11 +86,12 @@ struct Sentence: ExpressibleByStringInterpolation, StringInterpolationProtocol {
         }
     }
 
+    @inline(__always)
     private mutating func append(_ bytes: UnsafeRawBufferPointer) {
         guard let source = bytes.baseAddress, bytes.count > 0 else { return }
         if spill == nil && count &+ bytes.count <= Self.inlineCapacity {
             let at = count
-            withUnsafeMutableBytes(of: &inline) { ($0.baseAddress! + at).copyMemory(from: source, byteCount: bytes.count) }
+            withUnsafeMutableBytes(of: &inline) { Bytes.copy(bytes.count, from: source, to: $0.baseAddress! + at) }
             count &+= bytes.count
             return
         }
@@ -188,5 +191,24 @@ enum DecimalDigits {
             out[at] = 0x30 &+ UInt8(truncatingIfNeeded: magnitude)
         }
         return at &+ digits
+    }
+}
+
+/// Byte copies for the many short pieces of the output.
+enum Bytes {
+    /// Copies `n` bytes. Most pieces are short (keys, punctuation, small words): two overlapping
+    /// word copies instead of a call to memcpy.
+    @inline(__always) static func copy(_ n: Int, from: UnsafeRawPointer, to: UnsafeMutableRawPointer) {
+        if n >= 8 && n <= 16 {
+            to.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self), toByteOffset: n &- 8, as: UInt64.self)
+        } else if n >= 4 && n < 8 {
+            to.storeBytes(of: from.loadUnaligned(as: UInt32.self), as: UInt32.self)
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self), toByteOffset: n &- 4, as: UInt32.self)
+        } else if n < 4 {
+            for i in 0..<n { to.storeBytes(of: from.load(fromByteOffset: i, as: UInt8.self), toByteOffset: i, as: UInt8.self) }
+        } else {
+            to.copyMemory(from: from, byteCount: n)
+        }
     }
 }
