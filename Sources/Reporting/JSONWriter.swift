@@ -236,6 +236,11 @@ struct JSONWriter: ~Copyable {
 
     /// The bytes as a `String` (they are valid UTF-8: every piece came from a `String` or ASCII).
     var text: String { String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self) }
+
+    /// The bytes written so far, lent to `body` (valid only inside it).
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        body(UnsafeRawBufferPointer(start: base, count: count))
+    }
 }
 
 /// As a `TextSink` the writer is inside a JSON string (the caller writes the quotes): text is escaped.

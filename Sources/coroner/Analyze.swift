@@ -90,7 +90,7 @@ struct Analyze: ParsableCommand {
         let output = OutputPipeline(
             failOn: failOnCauses, onlyAbnormal: only == .abnormal,
             json: format == .json || format == .ndjson
-                ? JSONReport(style: format == .json ? .document : .lines, emit: stdout.write) : nil)
+                ? JSONReport(style: format == .json ? .document : .lines, emitBytes: stdout.write(bytes:)) : nil)
         var captures: [CaptureReport] = []
         for (index, path) in files.enumerated() {
             progress.start(path: path)

@@ -149,7 +149,7 @@ struct Live: ParsableCommand {
       || (color == .auto && isatty(STDOUT_FILENO) == 1
         && ProcessInfo.processInfo.environment["NO_COLOR"] == nil)
     let text = TextReport(color: useColor)
-    var json = JSONReport(style: .lines, emit: stdout.write)
+    var json = JSONReport(style: .lines, emitBytes: stdout.write(bytes:))
     var summary = Summary()
     var printed = 0
     let limit = count ?? .max

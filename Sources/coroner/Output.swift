@@ -4,13 +4,17 @@ import Foundation
 final class StandardOutput: @unchecked Sendable {
     func write(_ s: String) {
         var s = s
-        s.withUTF8 { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = Foundation.write(STDOUT_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
-                if n <= 0 { if errno == EINTR { continue }; return }  // EPIPE (e.g. `| head`): stop quietly
-                offset += n
-            }
+        s.withUTF8 { write(bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Writes UTF-8 bytes as they are (the JSON reports hand over their buffer, no `String` made).
+    func write(bytes buffer: UnsafeRawBufferPointer) {
+        guard let base = buffer.baseAddress else { return }
+        var offset = 0
+        while offset < buffer.count {
+            let n = Foundation.write(STDOUT_FILENO, base + offset, buffer.count - offset)
+            if n <= 0 { if errno == EINTR { continue }; return }  // EPIPE (e.g. `| head`): stop quietly
+            offset += n
         }
     }
     func flush() {}
