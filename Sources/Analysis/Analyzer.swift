@@ -8,6 +8,9 @@ public struct AnalysisOptions: Sendable {
     /// A BPF filter (tcpdump syntax) applied by libpcap before decoding.
     public var filter: String?
     public var tracker = TrackerConfiguration()
+    /// Read the file on a second thread while decoding and tracking on this one (results are the same;
+    /// off, everything runs on the calling thread).
+    public var readAhead = true
     public init(filter: String? = nil) { self.filter = filter }
 }
 
@@ -105,21 +108,37 @@ public enum Analyzer {
         }
         var run = Run(options: options, captureIndex: captureIndex)
         var lastProgress = 0
-        do {
-            try file.forEachPacket { packet in
+        var failure: CaptureError? = nil
+        if options.readAhead {
+            let result = file.forEachPacketReadingAhead { packet in
                 run.consume(packet, report: &report, finished: finished)
                 if let progress, packet.number - lastProgress >= 65_536 {
                     lastProgress = packet.number
                     progress(packet.fileOffset, packet.number)
                 }
-                return .proceed
             }
-        } catch {
+            failure = result.failure
+            report.linkTypes = result.linkTypes
+        } else {
+            do throws(CaptureError) {
+                try file.forEachPacket { packet in
+                    run.consume(packet, report: &report, finished: finished)
+                    if let progress, packet.number - lastProgress >= 65_536 {
+                        lastProgress = packet.number
+                        progress(packet.fileOffset, packet.number)
+                    }
+                    return .proceed
+                }
+            } catch {
+                failure = error
+            }
+            report.linkTypes = file.linkTypes
+        }
+        if let failure {
             report.truncated = true
             report.stoppedAfterPacket = report.packets
-            report.warnings.append("\(error.message); verdicts cover the \(report.packets) packets before the damage")
+            report.warnings.append("\(failure.message); verdicts cover the \(report.packets) packets before the damage")
         }
-        report.linkTypes = file.linkTypes
         run.finish(report: &report, finished: finished)
         return report
     }

@@ -84,6 +84,9 @@ struct Analyze: ParsableCommand {
         options.tracker.idleTimeout = .seconds(idleTimeout)
         options.tracker.maxConnections = maxConnections
         options.tracker.recordsLadder = false  // no report here draws ladders (the bundle, `coroner report`, does)
+        // libpcap reads on a thread of its own when a core is free for it (with one core the hand-over
+        // would only add work; the output thread is there in both cases).
+        options.readAhead = Machine.availableCores >= 2
         let stdout = StandardOutput()
         let useColor = color == .always || (color == .auto && isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil)
         let progress = Progress(enabled: !quiet && isatty(STDERR_FILENO) == 1)
