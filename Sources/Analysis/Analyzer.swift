@@ -8,7 +8,7 @@ public struct AnalysisOptions: Sendable {
     /// A BPF filter (tcpdump syntax) applied by libpcap before decoding.
     public var filter: String?
     public var tracker = TrackerConfiguration()
-    /// Read the file on a second thread while decoding and tracking on this one (results are the same;
+    /// Read and decode the file on a second thread while tracking on this one (results are the same;
     /// off, everything runs on the calling thread).
     public var readAhead = true
     public init(filter: String? = nil) { self.filter = filter }
@@ -110,11 +110,11 @@ public enum Analyzer {
         var lastProgress = 0
         var failure: CaptureError? = nil
         if options.readAhead {
-            let result = file.forEachPacketReadingAhead { packet in
-                run.consume(packet, report: &report, finished: finished)
-                if let progress, packet.number - lastProgress >= 65_536 {
-                    lastProgress = packet.number
-                    progress(packet.fileOffset, packet.number)
+            let result = ReadAhead.forEachRecord(of: file, transform: { DecodedFrame($0) }) { frame in
+                run.consume(frame, report: &report, finished: finished)
+                if let progress, frame.number - lastProgress >= 65_536 {
+                    lastProgress = frame.number
+                    progress(frame.fileOffset, frame.number)
                 }
             }
             failure = result.failure
@@ -144,6 +144,26 @@ public enum Analyzer {
     }
 }
 
+/// One packet as the analysis needs it: decoded, with its number, time and place in the file (plain
+/// data, no frame bytes, so it can be made on a reading thread and handed over).
+public struct DecodedFrame: Sendable {
+    public var number: Int
+    public var timestamp: Timestamp
+    /// Byte offset in the file after the packet's record (`CapturedPacket.fileOffset`), for progress.
+    public var fileOffset: Int64
+    /// The snap length cut the frame.
+    public var isSnapTruncated: Bool
+    public var decoded: DecodedPacket
+
+    public init(_ packet: CapturedPacket) {
+        number = packet.number
+        timestamp = packet.timestamp
+        fileOffset = packet.fileOffset
+        isSnapTruncated = packet.bytes.count < packet.wireLength
+        decoded = PacketDecoder.decode(linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength)
+    }
+}
+
 /// The per-file state of an analysis: decoder counters, tracker, vantage estimate.
 public struct Run {
     public var tracker: ConnectionTracker
@@ -163,11 +183,16 @@ public struct Run {
 
     /// Decodes and tracks one packet; finished connections are handed to `finished`, undiagnosed.
     public mutating func consume(_ packet: CapturedPacket, report: inout CaptureReport, finished: (consuming FinishedConnection) -> Void) {
+        consume(DecodedFrame(packet), report: &report, finished: finished)
+    }
+
+    /// Tracks one decoded packet; finished connections are handed to `finished`, undiagnosed.
+    public mutating func consume(_ packet: DecodedFrame, report: inout CaptureReport, finished: (consuming FinishedConnection) -> Void) {
         report.packets += 1
         if report.firstTime == nil { report.firstTime = packet.timestamp }
         if report.lastTime.map({ packet.timestamp > $0 }) ?? true { report.lastTime = packet.timestamp }
-        if packet.bytes.count < packet.wireLength { report.snapTruncatedPackets += 1 }
-        switch PacketDecoder.decode(linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength) {
+        if packet.isSnapTruncated { report.snapTruncatedPackets += 1 }
+        switch packet.decoded {
         case .tcp(let summary):
             report.tcpPackets += 1
             let index = captureIndex

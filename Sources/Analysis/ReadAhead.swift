@@ -1,0 +1,136 @@
+// Reading ahead: libpcap reads the file, and each packet is decoded, on a thread of its own while the
+// caller tracks. Reading (`pcap_next_ex`, two stdio reads per record) and decoding are about a third of
+// a file analysis; on their own thread they overlap with tracking instead of adding to it. What the
+// reading thread makes of each packet (a `Record`: for the analysis a `DecodedFrame`, a hundred-odd
+// bytes of plain data, so no frame bytes are copied) travels in a few reused chunks: one hand-over per
+// chunk, not per packet, no allocation in steady state, file order kept.
+
+import Dispatch
+import PacketCapture
+import WireFormat
+
+/// How a read-ahead pass ended.
+public struct ReadAheadResult: Sendable {
+    /// The file's link types (as `CaptureFile.linkTypes` after reading).
+    public var linkTypes: [LinkType]
+    /// Why reading stopped early (a damaged or cut-off file), nil when the whole file was read.
+    public var failure: CaptureError?
+}
+
+public enum ReadAhead {
+    /// Reads `file` on another thread, turning each packet into a `Record` there with `transform`, and
+    /// lends the records to `body` on this thread in file order, up to `chunks` chunks of
+    /// `recordsPerChunk` behind. Every record made before a failure is delivered; the failure is in the
+    /// result. Consumes the file (it moves to the reading thread and is closed there).
+    public static func forEachRecord<Record>(
+        of file: consuming CaptureFile, chunks: Int = 4, recordsPerChunk: Int = 4096,
+        transform: @escaping @Sendable (CapturedPacket) -> Record, _ body: (Record) -> Void
+    ) -> ReadAheadResult {
+        let ring = Ring<Record>(chunks: max(2, chunks), recordsPerChunk: max(1, recordsPerChunk))
+        let box = FileBox(consume file)
+        ring.reader.async { ring.produce(from: box, transform: transform) }
+        let result = ring.consume(body)
+        ring.readerDone.wait()  // the file is closed and the reader has let go of the ring
+        return result
+    }
+}
+
+/// Moves the (non-copyable) file into the reading thread's closure.
+private final class FileBox: @unchecked Sendable {
+    var file: CaptureFile?
+    init(_ file: consuming CaptureFile) { self.file = consume file }
+}
+
+/// Records of consecutive packets.
+private final class Chunk<Record> {
+    let records: UnsafeMutablePointer<Record>
+    let capacity: Int
+    var count = 0
+    /// Set on the last chunk of the file.
+    var isLast = false
+    var result = ReadAheadResult(linkTypes: [], failure: nil)
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        records = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        records.deinitialize(count: count)
+        records.deallocate()
+    }
+}
+
+/// A single-producer, single-consumer ring of chunks: the reader fills chunk i while the caller works
+/// through chunk i - 1. `free` counts chunks the reader may fill, `filled` those ready for the caller;
+/// the semaphores also order the memory accesses (a chunk is touched by one side at a time).
+private final class Ring<Record>: @unchecked Sendable {
+    let chunks: [Chunk<Record>]
+    let free = DispatchSemaphore(value: 0)
+    let filled = DispatchSemaphore(value: 0)
+    let readerDone = DispatchSemaphore(value: 0)
+    let reader = DispatchQueue(label: "coroner.read-ahead")
+
+    init(chunks count: Int, recordsPerChunk: Int) {
+        chunks = (0..<count).map { _ in Chunk<Record>(capacity: recordsPerChunk) }
+        // Counted up here rather than created at `count`: libdispatch traps when a semaphore is freed
+        // below its initial value, and the last chunks are never handed back.
+        for _ in 0..<count { free.signal() }
+    }
+
+    /// The reading thread.
+    func produce(from box: FileBox, transform: (CapturedPacket) -> Record) {
+        var file = box.file.take()!
+        var index = 0
+        free.wait()
+        // The chunk being filled, as plain pointers (a class reference would be retained per packet).
+        var records = chunks[0].records
+        var capacity = chunks[0].capacity
+        var count = 0
+        var failure: CaptureError? = nil
+        do {
+            try file.forEachPacket { packet in
+                if count == capacity {
+                    chunks[index].count = count
+                    filled.signal()
+                    index = (index + 1) % chunks.count
+                    free.wait()
+                    records = chunks[index].records
+                    capacity = chunks[index].capacity
+                    count = 0
+                }
+                (records + count).initialize(to: transform(packet))
+                count += 1
+                return .proceed
+            }
+        } catch {
+            failure = error
+        }
+        let last = chunks[index]
+        last.count = count
+        last.isLast = true
+        last.result = ReadAheadResult(linkTypes: file.linkTypes, failure: failure)
+        _ = consume file  // closed before the caller hears the reader is done
+        filled.signal()
+        readerDone.signal()
+    }
+
+    /// The caller's thread: every record, in order, until the last chunk.
+    func consume(_ body: (Record) -> Void) -> ReadAheadResult {
+        var index = 0
+        while true {
+            filled.wait()
+            let chunk = chunks[index]
+            let records = chunk.records
+            for i in 0..<chunk.count { body(records[i]) }
+            records.deinitialize(count: chunk.count)
+            if chunk.isLast {
+                chunk.count = 0
+                return chunk.result
+            }
+            chunk.count = 0
+            free.signal()
+            index = (index + 1) % chunks.count
+        }
+    }
+}
