@@ -99,6 +99,7 @@ public struct ZeekState: Sendable {
 
         /// `value` relative to the start, using `reference` (last seq or ack) to count wraps; and
         /// whether it lies before the start (Zeek `get_relative_seq`).
+        @inline(__always)
         func relative(_ value: UInt32, reference: UInt32, wraps: UInt32) -> (Int64, underflow: Bool) {
             var wraps = wraps
             let delta = Int32(bitPattern: value &- reference)
@@ -252,7 +253,9 @@ extension ZeekState.Common {
         updateStates(&sender, peer: &peer, isOriginator: isOriginator, flags: flags, length: length)
 
         // An acknowledgment beyond the data seen reveals a gap in the peer's stream.
-        if hasACK { acknowledge(&peer, by: sender, upTo: relativeAck, peerIsOriginator: !isOriginator) }
+        if hasACK {
+            acknowledge(&peer, upTo: relativeAck, ackerIsClean: sender.isClean, peerIsOriginator: !isOriginator)
+        }
 
         if length > 0 && !isRST && !underflow && p.capturedPayloadLength >= p.payloadLength {
             deliver(&sender, from: isSYN ? relativeSeq &+ 1 : relativeSeq, length: length)
@@ -261,6 +264,7 @@ extension ZeekState.Common {
     }
 
     /// Zeek `SetPartialStatus`: a connection whose first packet in a direction is not the expected SYN.
+    @inline(__always)
     private mutating func notePartial(isOriginator: Bool, isSYN: Bool, hasACK: Bool) {
         if isOriginator {
             if !firstPacketFromOriginator { isPartial = !isSYN || hasACK }
@@ -270,6 +274,7 @@ extension ZeekState.Common {
     }
 
     /// Zeek `init_endpoint`: where the sender's relative numbering starts.
+    @inline(__always)
     private func initialize(_ side: inout Side, isSYN: Bool, seq: UInt32, pastSegment: UInt32) {
         switch side.status {
         case .inactive:
@@ -292,6 +297,7 @@ extension ZeekState.Common {
 
     /// Zeek `update_history`: one letter per kind and direction, except that a SYN, FIN or RST at a
     /// new sequence number is logged again.
+    @inline(__always)
     private mutating func updateHistory(_ side: inout Side, isOriginator: Bool, flags: TCPFlags, relativeSeq: Int64,
                                         length: Int64) {
         let isSYN = flags.contains(.syn), isFIN = flags.contains(.fin), isRST = flags.contains(.rst)
@@ -324,6 +330,7 @@ extension ZeekState.Common {
 
     /// Logs `letter` the first time its kind is seen in this direction; true if it had been seen before
     /// (Zeek `CheckHistory`).
+    @inline(__always)
     private mutating func mark(_ bit: UInt32, _ letter: UInt8, isOriginator: Bool) -> Bool {
         let mask = isOriginator ? bit : bit << 16
         if seen & mask != 0 { return true }
@@ -333,11 +340,13 @@ extension ZeekState.Common {
     }
 
     /// The originator's letters are upper case, the responder's lower case.
+    @inline(__always)
     private mutating func append(_ letter: UInt8, isOriginator: Bool) {
         history.append(isOriginator ? letter : letter | 0x20)
     }
 
     /// Zeek `update_ack_seq`: the highest acknowledgment of `side`'s data, ignoring a zero ack far ahead.
+    @inline(__always)
     private func updateAck(_ side: inout Side, _ value: UInt32) {
         let delta = Int32(bitPattern: value &- side.ack)
         if value == 0 && delta > Self.tooLargeDelta { return }
@@ -347,6 +356,7 @@ extension ZeekState.Common {
     static let tooLargeDelta: Int32 = 1_048_576
 
     /// Zeek `update_last_seq`: advances the highest sequence sent; data at or below it is a retransmission.
+    @inline(__always)
     private mutating func updateLastSeq(_ side: inout Side, pastSegment: UInt32, isSYN: Bool, isFIN: Bool, isRST: Bool,
                                         length: Int64, isOriginator: Bool) {
         let delta = Int32(bitPattern: pastSegment &- side.last)
@@ -364,6 +374,7 @@ extension ZeekState.Common {
     }
 
     /// Zeek `UpdateStateMachine` and the per-state functions it calls.
+    @inline(__always)
     private mutating func updateStates(_ side: inout Side, peer: inout Side, isOriginator: Bool, flags: TCPFlags,
                                        length: Int64) {
         let isSYN = flags.contains(.syn), isFIN = flags.contains(.fin), isRST = flags.contains(.rst)
@@ -414,7 +425,9 @@ extension ZeekState.Common {
 
     /// Zeek `TCP_Reassembler::AckReceived`: an acknowledgment up to `upTo` (relative) of `side`'s data.
     /// Data never seen below it is a gap, logged while both sides are established or cleanly closing.
-    private mutating func acknowledge(_ side: inout Side, by peer: Side, upTo: Int64, peerIsOriginator: Bool) {
+    /// `ackerIsClean` is the acknowledging side's `isClean` (a Bool, not the side: no copy of it per packet).
+    @inline(__always)
+    private mutating func acknowledge(_ side: inout Side, upTo: Int64, ackerIsClean: Bool, peerIsOriginator: Bool) {
         var upTo = upTo
         if side.finCount > 0 && upTo >= side.finSequence { upTo = side.finSequence &- 1 }
         guard upTo > side.trimmed else { return }
@@ -422,7 +435,7 @@ extension ZeekState.Common {
         if upTo > side.delivered {
             // Right after a mid-stream start the first ack may point at the faked SYN octet: not a gap.
             if !(upTo <= 2 && isPartial) {
-                let clean = side.isClean && peer.isClean
+                let clean = side.isClean && ackerIsClean
                 var gapCount = 0
                 for block in side.blocks where block.lower < upTo && block.upper > side.delivered {
                     if block.lower > side.delivered { gapCount += 1 }
@@ -437,10 +450,12 @@ extension ZeekState.Common {
             }
             side.delivered = max(side.delivered, upTo)
         }
-        side.blocks.removeAll { $0.upper <= side.delivered }
+        // Checked first: `removeAll` on an empty array still costs a uniqueness check and a call.
+        if !side.blocks.isEmpty { side.blocks.removeAll { $0.upper <= side.delivered } }
     }
 
     /// Zeek `TCP_Reassembler::DataSent`: fully captured data extends the delivered stream or waits above a hole.
+    @inline(__always)
     private func deliver(_ side: inout Side, from lower: Int64, length: Int64) {
         var lower = lower
         let upper = lower &+ length
@@ -452,6 +467,8 @@ extension ZeekState.Common {
         if upper <= side.delivered { return }
         if lower <= side.delivered {
             side.delivered = upper
+            // In order, no hole pending (the usual case): nothing else to do.
+            if side.blocks.isEmpty { return }
             // Blocks now reached are delivered too.
             var advanced = true
             while advanced {
