@@ -203,10 +203,18 @@ extension ZeekState.Common {
     typealias Side = ZeekState.Side
     typealias Mark = ZeekState.Mark
 
+    /// One packet from `sender` (Zeek `TCPSessionAdapter::DeliverPacket` and what it calls, in its order).
+    ///
+    /// Most packets are ACKs or data in an established connection, and most of Zeek's logic is about
+    /// the rare ones that open, close or abort: the helpers that only act on a SYN, FIN or RST (or on a
+    /// side still inactive) are called only then, each call site saying why that skips nothing, and
+    /// their rare branches are out of line, so the usual packet runs as one short straight path.
+    @inline(__always)
     mutating func process(_ p: TCPPacketSummary, sender: inout Side, peer: inout Side, isOriginator: Bool) {
         let flags = p.flags
         let isSYN = flags.contains(.syn), isFIN = flags.contains(.fin), isRST = flags.contains(.rst)
         let hasACK = flags.contains(.ack)
+        let hasControl = !flags.isDisjoint(with: [.syn, .fin, .rst])
         let length = Int64(p.payloadLength)
         let seq = p.sequenceNumber.rawValue
         let ackNumber = p.acknowledgmentNumber.rawValue
@@ -216,10 +224,21 @@ extension ZeekState.Common {
         var segmentLength = length + (isSYN ? 1 : 0) + (isFIN ? 1 : 0)
         if isRST { segmentLength -= length }
         let pastSegment = seq &+ UInt32(truncatingIfNeeded: segmentLength)
-        initialize(&sender, isSYN: isSYN, seq: seq, pastSegment: pastSegment)
+        // `init_endpoint` acts on a side still inactive or on a SYN: every other case needs `isSYN`.
+        if isSYN || sender.status == .inactive {
+            initialize(&sender, isSYN: isSYN, seq: seq, pastSegment: pastSegment)
+        }
 
         let (relativeSeq, underflow) = sender.relative(seq, reference: sender.last, wraps: sender.seqWraps)
-        updateHistory(&sender, isOriginator: isOriginator, flags: flags, relativeSeq: relativeSeq, length: length)
+        if hasControl {
+            updateControlHistory(&sender, isOriginator: isOriginator, flags: flags, relativeSeq: relativeSeq,
+                                 length: length)
+        } else if length > 0 {
+            // The last two cases of Zeek `update_history`, the only ones without SYN, FIN or RST.
+            _ = mark(Mark.data, UInt8(ascii: "D"), isOriginator: isOriginator)
+        } else if hasACK {
+            _ = mark(Mark.ack, UInt8(ascii: "A"), isOriginator: isOriginator)
+        }
 
         // Zero windows are of interest unless they come with or after a RST, or after the peer's FIN.
         if p.window == 0 && !isRST && peer.status != .closed && sender.status != .reset {
@@ -250,7 +269,10 @@ extension ZeekState.Common {
 
         updateLastSeq(&sender, pastSegment: pastSegment, isSYN: isSYN, isFIN: isFIN, isRST: isRST, length: length,
                       isOriginator: isOriginator)
-        updateStates(&sender, peer: &peer, isOriginator: isOriginator, flags: flags, length: length)
+        // Without SYN, FIN or RST the state machine only moves a side still inactive (see `updateStates`).
+        if hasControl || sender.status == .inactive {
+            updateStates(&sender, peer: &peer, isOriginator: isOriginator, flags: flags, length: length)
+        }
 
         // An acknowledgment beyond the data seen reveals a gap in the peer's stream.
         if hasACK {
@@ -295,11 +317,12 @@ extension ZeekState.Common {
         }
     }
 
-    /// Zeek `update_history`: one letter per kind and direction, except that a SYN, FIN or RST at a
-    /// new sequence number is logged again.
-    @inline(__always)
-    private mutating func updateHistory(_ side: inout Side, isOriginator: Bool, flags: TCPFlags, relativeSeq: Int64,
-                                        length: Int64) {
+    /// Zeek `update_history` for a packet with SYN, FIN or RST: one letter per kind and direction,
+    /// except that a SYN, FIN or RST at a new sequence number is logged again. (The cases without
+    /// any of them, `D` and `A`, are in `process`.)
+    @inline(never)
+    private mutating func updateControlHistory(_ side: inout Side, isOriginator: Bool, flags: TCPFlags,
+                                               relativeSeq: Int64, length: Int64) {
         let isSYN = flags.contains(.syn), isFIN = flags.contains(.fin), isRST = flags.contains(.rst)
         let controls = (isSYN ? 1 : 0) + (isFIN ? 1 : 0) + (isRST ? 1 : 0)
         if controls > 1 {
@@ -321,10 +344,6 @@ extension ZeekState.Common {
                 append(UInt8(ascii: "R"), isOriginator: isOriginator)
             }
             side.lastRST = relativeSeq
-        } else if length > 0 {
-            _ = mark(Mark.data, UInt8(ascii: "D"), isOriginator: isOriginator)
-        } else if flags.contains(.ack) {
-            _ = mark(Mark.ack, UInt8(ascii: "A"), isOriginator: isOriginator)
         }
     }
 
@@ -373,8 +392,9 @@ extension ZeekState.Common {
         }
     }
 
-    /// Zeek `UpdateStateMachine` and the per-state functions it calls.
-    @inline(__always)
+    /// Zeek `UpdateStateMachine` and the per-state functions it calls. Without SYN, FIN or RST only the
+    /// `.inactive` case does anything: every other case tests one of them first.
+    @inline(never)
     private mutating func updateStates(_ side: inout Side, peer: inout Side, isOriginator: Bool, flags: TCPFlags,
                                        length: Int64) {
         let isSYN = flags.contains(.syn), isFIN = flags.contains(.fin), isRST = flags.contains(.rst)
@@ -432,6 +452,15 @@ extension ZeekState.Common {
         if side.finCount > 0 && upTo >= side.finSequence { upTo = side.finSequence &- 1 }
         guard upTo > side.trimmed else { return }
         side.trimmed = upTo
+        // Usually the data acknowledged was seen and no hole is pending: nothing more to do.
+        if upTo <= side.delivered && side.blocks.isEmpty { return }
+        acknowledgeUndelivered(&side, upTo: upTo, ackerIsClean: ackerIsClean, peerIsOriginator: peerIsOriginator)
+    }
+
+    /// The rest of `acknowledge`: counts the holes below `upTo` and drops the blocks it delivers.
+    @inline(never)
+    private mutating func acknowledgeUndelivered(_ side: inout Side, upTo: Int64, ackerIsClean: Bool,
+                                                 peerIsOriginator: Bool) {
         if upTo > side.delivered {
             // Right after a mid-stream start the first ack may point at the faked SYN octet: not a gap.
             if !(upTo <= 2 && isPartial) {
@@ -465,10 +494,19 @@ extension ZeekState.Common {
             lower = acknowledged
         }
         if upper <= side.delivered { return }
+        // In order, no hole pending (the usual case): nothing else to do.
+        if lower <= side.delivered && side.blocks.isEmpty {
+            side.delivered = upper
+            return
+        }
+        deliverAroundHoles(&side, from: lower, upper: upper)
+    }
+
+    /// The rest of `deliver`: data that reaches pending blocks, or that waits above a hole.
+    @inline(never)
+    private func deliverAroundHoles(_ side: inout Side, from lower: Int64, upper: Int64) {
         if lower <= side.delivered {
             side.delivered = upper
-            // In order, no hole pending (the usual case): nothing else to do.
-            if side.blocks.isEmpty { return }
             // Blocks now reached are delivered too.
             var advanced = true
             while advanced {
