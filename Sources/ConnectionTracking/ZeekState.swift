@@ -183,6 +183,20 @@ public struct ZeekState: Sendable {
         if common.packets == 0 && !fromOriginator { common.history.append(UInt8(ascii: "^")) }
         common.packets &+= 1
         if fromOriginator {
+            if common.processUsual(p, sender: &originator, peer: &responder, isOriginator: true) { return }
+            common.process(p, sender: &originator, peer: &responder, isOriginator: true)
+        } else {
+            if common.processUsual(p, sender: &responder, peer: &originator, isOriginator: false) { return }
+            common.process(p, sender: &responder, peer: &originator, isOriginator: false)
+        }
+    }
+
+    /// `observe` without the fast path (`Common.processUsual`): every packet through the full model,
+    /// so tests can check that both give the same state.
+    mutating func observeWithoutFastPath(_ p: TCPPacketSummary, fromOriginator: Bool) {
+        if common.packets == 0 && !fromOriginator { common.history.append(UInt8(ascii: "^")) }
+        common.packets &+= 1
+        if fromOriginator {
             common.process(p, sender: &originator, peer: &responder, isOriginator: true)
         } else {
             common.process(p, sender: &responder, peer: &originator, isOriginator: false)
@@ -203,13 +217,61 @@ extension ZeekState.Common {
     typealias Side = ZeekState.Side
     typealias Mark = ZeekState.Mark
 
+    /// The usual packet, an ACK with or without data and without SYN, FIN or RST, from a side that has
+    /// sent before to a side already numbered: does what `process` would, and returns true; for any
+    /// other packet returns false having changed nothing, so `observe` then calls `process`.
+    ///
+    /// Why each step of `process` it leaves out does nothing for such a packet:
+    /// - `notePartial`: only a direction's first packet sets `isPartial` (required: one seen before);
+    /// - `initialize`: needs a SYN or an inactive sender (neither);
+    /// - `updateControlHistory`, the FIN and RST counters, `updateStates`: need SYN, FIN or RST, or
+    ///   (`updateStates`) an inactive sender;
+    /// - the zero-window letter: needs window 0 (required nonzero);
+    /// - numbering the peer from this ack (`init_peer`): needs an inactive peer (required not);
+    /// - the segment length adds nothing for SYN or FIN, and `updateLastSeq`'s SYN, RST and FIN cases
+    ///   are constant-false here (it still checks for a reset sender).
+    /// `ZeekStateFastPathTests` runs varied conversations through both paths and compares the states.
+    @inline(__always)
+    mutating func processUsual(_ p: TCPPacketSummary, sender: inout Side, peer: inout Side, isOriginator: Bool) -> Bool {
+        let ackOnly = TCPFlags.ack.rawValue
+        let controlOrACK = TCPFlags.syn.rawValue | TCPFlags.fin.rawValue | TCPFlags.rst.rawValue | ackOnly
+        guard p.flags.rawValue & controlOrACK == ackOnly, p.window != 0,
+              isOriginator ? firstPacketFromOriginator : firstPacketFromResponder,
+              sender.status != .inactive, peer.status != .inactive
+        else { return false }
+        let length = Int64(p.payloadLength)
+        let seq = p.sequenceNumber.rawValue
+        let ackNumber = p.acknowledgmentNumber.rawValue
+
+        let (relativeSeq, underflow) = sender.relative(seq, reference: sender.last, wraps: sender.seqWraps)
+        if length > 0 {
+            _ = mark(Mark.data, UInt8(ascii: "D"), isOriginator: isOriginator)
+        } else {
+            _ = mark(Mark.ack, UInt8(ascii: "A"), isOriginator: isOriginator)
+        }
+
+        let (value, ackUnderflow) = peer.relative(ackNumber, reference: peer.ack, wraps: peer.ackWraps)
+        var relativeAck: Int64 = 0
+        if !ackUnderflow {
+            relativeAck = value
+            updateAck(&peer, ackNumber)
+        }
+
+        updateLastSeq(&sender, pastSegment: seq &+ UInt32(truncatingIfNeeded: length), isSYN: false, isFIN: false,
+                      isRST: false, length: length, isOriginator: isOriginator)
+        acknowledge(&peer, upTo: relativeAck, ackerIsClean: sender.isClean, peerIsOriginator: !isOriginator)
+        if length > 0 && !underflow && p.capturedPayloadLength >= p.payloadLength {
+            deliver(&sender, from: relativeSeq, length: length)
+        }
+        return true
+    }
+
     /// One packet from `sender` (Zeek `TCPSessionAdapter::DeliverPacket` and what it calls, in its order).
     ///
-    /// Most packets are ACKs or data in an established connection, and most of Zeek's logic is about
-    /// the rare ones that open, close or abort: the helpers that only act on a SYN, FIN or RST (or on a
-    /// side still inactive) are called only then, each call site saying why that skips nothing, and
-    /// their rare branches are out of line, so the usual packet runs as one short straight path.
-    @inline(__always)
+    /// Most of Zeek's logic is about the packets that open, close or abort: the helpers that only act
+    /// on a SYN, FIN or RST (or on a side still inactive) are called only then, each call site saying
+    /// why that skips nothing, and their rare branches are out of line.
+    @inline(never)
     mutating func process(_ p: TCPPacketSummary, sender: inout Side, peer: inout Side, isOriginator: Bool) {
         let flags = p.flags
         let isSYN = flags.contains(.syn), isFIN = flags.contains(.fin), isRST = flags.contains(.rst)
