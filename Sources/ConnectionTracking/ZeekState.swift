@@ -231,7 +231,10 @@ extension ZeekState.Common {
     /// - the segment length adds nothing for SYN or FIN, and `updateLastSeq`'s SYN, RST and FIN cases
     ///   are constant-false here (it still checks for a reset sender).
     /// `ZeekStateFastPathTests` runs varied conversations through both paths and compares the states.
-    @inline(__always)
+    ///
+    /// `@inline(always)` here and on the helpers `process` calls for every packet it sees: the optimizer
+    /// weighs `@inline(__always)` against the callee's size, and declined these.
+    @inline(always)
     mutating func processUsual(_ p: TCPPacketSummary, sender: inout Side, peer: inout Side, isOriginator: Bool) -> Bool {
         let ackOnly = TCPFlags.ack.rawValue
         let controlOrACK = TCPFlags.syn.rawValue | TCPFlags.fin.rawValue | TCPFlags.rst.rawValue | ackOnly
@@ -382,7 +385,7 @@ extension ZeekState.Common {
     /// Zeek `update_history` for a packet with SYN, FIN or RST: one letter per kind and direction,
     /// except that a SYN, FIN or RST at a new sequence number is logged again. (The cases without
     /// any of them, `D` and `A`, are in `process`.)
-    @inline(never)
+    @inline(always)
     private mutating func updateControlHistory(_ side: inout Side, isOriginator: Bool, flags: TCPFlags,
                                                relativeSeq: Int64, length: Int64) {
         let isSYN = flags.contains(.syn), isFIN = flags.contains(.fin), isRST = flags.contains(.rst)
@@ -456,7 +459,7 @@ extension ZeekState.Common {
 
     /// Zeek `UpdateStateMachine` and the per-state functions it calls. Without SYN, FIN or RST only the
     /// `.inactive` case does anything: every other case tests one of them first.
-    @inline(never)
+    @inline(always)
     private mutating func updateStates(_ side: inout Side, peer: inout Side, isOriginator: Bool, flags: TCPFlags,
                                        length: Int64) {
         let isSYN = flags.contains(.syn), isFIN = flags.contains(.fin), isRST = flags.contains(.rst)
