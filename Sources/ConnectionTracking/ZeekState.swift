@@ -178,10 +178,7 @@ public struct ZeekState: Sendable {
 
     /// Feeds one packet; `fromOriginator` is true for packets from Zeek's originator (coroner's client).
     public mutating func observe(_ p: TCPPacketSummary, fromOriginator: Bool, time: Timestamp) {
-        // The first packet comes from the responder only when the roles were decided against its
-        // direction at creation: Zeek then flips before processing it.
-        if common.packets == 0 && !fromOriginator { common.history.append(UInt8(ascii: "^")) }
-        common.packets &+= 1
+        countPacket(fromOriginator: fromOriginator)
         if fromOriginator {
             if common.processUsual(p, sender: &originator, peer: &responder, isOriginator: true) { return }
             common.process(p, sender: &originator, peer: &responder, isOriginator: true)
@@ -194,13 +191,20 @@ public struct ZeekState: Sendable {
     /// `observe` without the fast path (`Common.processUsual`): every packet through the full model,
     /// so tests can check that both give the same state.
     mutating func observeWithoutFastPath(_ p: TCPPacketSummary, fromOriginator: Bool) {
-        if common.packets == 0 && !fromOriginator { common.history.append(UInt8(ascii: "^")) }
-        common.packets &+= 1
+        countPacket(fromOriginator: fromOriginator)
         if fromOriginator {
             common.process(p, sender: &originator, peer: &responder, isOriginator: true)
         } else {
             common.process(p, sender: &responder, peer: &originator, isOriginator: false)
         }
+    }
+
+    @inline(__always)
+    private mutating func countPacket(fromOriginator: Bool) {
+        // The first packet comes from the responder only when the roles were decided against its
+        // direction at creation: Zeek then flips before processing it.
+        if common.packets == 0 && !fromOriginator { common.history.append(UInt8(ascii: "^")) }
+        common.packets &+= 1
     }
 
     /// Zeek flips roles when it finds its first guess of the originator wrong: history gets `^`,
