@@ -99,6 +99,7 @@ public struct ZeekState: Sendable {
 
         /// `value` relative to the start, using `reference` (last seq or ack) to count wraps; and
         /// whether it lies before the start (Zeek `get_relative_seq`).
+        @inline(__always)
         func relative(_ value: UInt32, reference: UInt32, wraps: UInt32) -> (Int64, underflow: Bool) {
             var wraps = wraps
             let delta = Int32(bitPattern: value &- reference)
@@ -177,15 +178,33 @@ public struct ZeekState: Sendable {
 
     /// Feeds one packet; `fromOriginator` is true for packets from Zeek's originator (coroner's client).
     public mutating func observe(_ p: TCPPacketSummary, fromOriginator: Bool, time: Timestamp) {
-        // The first packet comes from the responder only when the roles were decided against its
-        // direction at creation: Zeek then flips before processing it.
-        if common.packets == 0 && !fromOriginator { common.history.append(UInt8(ascii: "^")) }
-        common.packets &+= 1
+        countPacket(fromOriginator: fromOriginator)
+        if fromOriginator {
+            if common.processUsual(p, sender: &originator, peer: &responder, isOriginator: true) { return }
+            common.process(p, sender: &originator, peer: &responder, isOriginator: true)
+        } else {
+            if common.processUsual(p, sender: &responder, peer: &originator, isOriginator: false) { return }
+            common.process(p, sender: &responder, peer: &originator, isOriginator: false)
+        }
+    }
+
+    /// `observe` without the fast path (`Common.processUsual`): every packet through the full model,
+    /// so tests can check that both give the same state.
+    mutating func observeWithoutFastPath(_ p: TCPPacketSummary, fromOriginator: Bool) {
+        countPacket(fromOriginator: fromOriginator)
         if fromOriginator {
             common.process(p, sender: &originator, peer: &responder, isOriginator: true)
         } else {
             common.process(p, sender: &responder, peer: &originator, isOriginator: false)
         }
+    }
+
+    @inline(__always)
+    private mutating func countPacket(fromOriginator: Bool) {
+        // The first packet comes from the responder only when the roles were decided against its
+        // direction at creation: Zeek then flips before processing it.
+        if common.packets == 0 && !fromOriginator { common.history.append(UInt8(ascii: "^")) }
+        common.packets &+= 1
     }
 
     /// Zeek flips roles when it finds its first guess of the originator wrong: history gets `^`,
@@ -202,10 +221,69 @@ extension ZeekState.Common {
     typealias Side = ZeekState.Side
     typealias Mark = ZeekState.Mark
 
+    /// The usual packet, an ACK with or without data and without SYN, FIN or RST, from a side that has
+    /// sent before to a side already numbered: does what `process` would, and returns true; for any
+    /// other packet returns false having changed nothing, so `observe` then calls `process`.
+    ///
+    /// Why each step of `process` it leaves out does nothing for such a packet:
+    /// - `notePartial`: only a direction's first packet sets `isPartial` (required: one seen before);
+    /// - `initialize`: needs a SYN or an inactive sender (neither);
+    /// - `updateControlHistory`, the FIN and RST counters, `updateStates`: need SYN, FIN or RST, or
+    ///   (`updateStates`) an inactive sender;
+    /// - the zero-window letter: needs window 0 (required nonzero);
+    /// - numbering the peer from this ack (`init_peer`): needs an inactive peer (required not);
+    /// - the segment length adds nothing for SYN or FIN, and `updateLastSeq`'s SYN, RST and FIN cases
+    ///   are constant-false here (it still checks for a reset sender).
+    /// `ZeekStateFastPathTests` runs varied conversations through both paths and compares the states.
+    ///
+    /// `@inline(always)` here and on the helpers `process` calls for every packet it sees: the optimizer
+    /// weighs `@inline(__always)` against the callee's size, and declined these.
+    @inline(always)
+    mutating func processUsual(_ p: TCPPacketSummary, sender: inout Side, peer: inout Side, isOriginator: Bool) -> Bool {
+        let ackOnly = TCPFlags.ack.rawValue
+        let controlOrACK = TCPFlags.syn.rawValue | TCPFlags.fin.rawValue | TCPFlags.rst.rawValue | ackOnly
+        guard p.flags.rawValue & controlOrACK == ackOnly, p.window != 0,
+              isOriginator ? firstPacketFromOriginator : firstPacketFromResponder,
+              sender.status != .inactive, peer.status != .inactive
+        else { return false }
+        let length = Int64(p.payloadLength)
+        let seq = p.sequenceNumber.rawValue
+        let ackNumber = p.acknowledgmentNumber.rawValue
+
+        let (relativeSeq, underflow) = sender.relative(seq, reference: sender.last, wraps: sender.seqWraps)
+        if length > 0 {
+            _ = mark(Mark.data, UInt8(ascii: "D"), isOriginator: isOriginator)
+        } else {
+            _ = mark(Mark.ack, UInt8(ascii: "A"), isOriginator: isOriginator)
+        }
+
+        let (value, ackUnderflow) = peer.relative(ackNumber, reference: peer.ack, wraps: peer.ackWraps)
+        var relativeAck: Int64 = 0
+        if !ackUnderflow {
+            relativeAck = value
+            updateAck(&peer, ackNumber)
+        }
+
+        updateLastSeq(&sender, pastSegment: seq &+ UInt32(truncatingIfNeeded: length), isSYN: false, isFIN: false,
+                      isRST: false, length: length, isOriginator: isOriginator)
+        acknowledge(&peer, upTo: relativeAck, ackerIsClean: sender.isClean, peerIsOriginator: !isOriginator)
+        if length > 0 && !underflow && p.capturedPayloadLength >= p.payloadLength {
+            deliver(&sender, from: relativeSeq, length: length)
+        }
+        return true
+    }
+
+    /// One packet from `sender` (Zeek `TCPSessionAdapter::DeliverPacket` and what it calls, in its order).
+    ///
+    /// Most of Zeek's logic is about the packets that open, close or abort: the helpers that only act
+    /// on a SYN, FIN or RST (or on a side still inactive) are called only then, each call site saying
+    /// why that skips nothing, and their rare branches are out of line.
+    @inline(never)
     mutating func process(_ p: TCPPacketSummary, sender: inout Side, peer: inout Side, isOriginator: Bool) {
         let flags = p.flags
         let isSYN = flags.contains(.syn), isFIN = flags.contains(.fin), isRST = flags.contains(.rst)
         let hasACK = flags.contains(.ack)
+        let hasControl = !flags.isDisjoint(with: [.syn, .fin, .rst])
         let length = Int64(p.payloadLength)
         let seq = p.sequenceNumber.rawValue
         let ackNumber = p.acknowledgmentNumber.rawValue
@@ -215,10 +293,21 @@ extension ZeekState.Common {
         var segmentLength = length + (isSYN ? 1 : 0) + (isFIN ? 1 : 0)
         if isRST { segmentLength -= length }
         let pastSegment = seq &+ UInt32(truncatingIfNeeded: segmentLength)
-        initialize(&sender, isSYN: isSYN, seq: seq, pastSegment: pastSegment)
+        // `init_endpoint` acts on a side still inactive or on a SYN: every other case needs `isSYN`.
+        if isSYN || sender.status == .inactive {
+            initialize(&sender, isSYN: isSYN, seq: seq, pastSegment: pastSegment)
+        }
 
         let (relativeSeq, underflow) = sender.relative(seq, reference: sender.last, wraps: sender.seqWraps)
-        updateHistory(&sender, isOriginator: isOriginator, flags: flags, relativeSeq: relativeSeq, length: length)
+        if hasControl {
+            updateControlHistory(&sender, isOriginator: isOriginator, flags: flags, relativeSeq: relativeSeq,
+                                 length: length)
+        } else if length > 0 {
+            // The last two cases of Zeek `update_history`, the only ones without SYN, FIN or RST.
+            _ = mark(Mark.data, UInt8(ascii: "D"), isOriginator: isOriginator)
+        } else if hasACK {
+            _ = mark(Mark.ack, UInt8(ascii: "A"), isOriginator: isOriginator)
+        }
 
         // Zero windows are of interest unless they come with or after a RST, or after the peer's FIN.
         if p.window == 0 && !isRST && peer.status != .closed && sender.status != .reset {
@@ -249,10 +338,15 @@ extension ZeekState.Common {
 
         updateLastSeq(&sender, pastSegment: pastSegment, isSYN: isSYN, isFIN: isFIN, isRST: isRST, length: length,
                       isOriginator: isOriginator)
-        updateStates(&sender, peer: &peer, isOriginator: isOriginator, flags: flags, length: length)
+        // Without SYN, FIN or RST the state machine only moves a side still inactive (see `updateStates`).
+        if hasControl || sender.status == .inactive {
+            updateStates(&sender, peer: &peer, isOriginator: isOriginator, flags: flags, length: length)
+        }
 
         // An acknowledgment beyond the data seen reveals a gap in the peer's stream.
-        if hasACK { acknowledge(&peer, by: sender, upTo: relativeAck, peerIsOriginator: !isOriginator) }
+        if hasACK {
+            acknowledge(&peer, upTo: relativeAck, ackerIsClean: sender.isClean, peerIsOriginator: !isOriginator)
+        }
 
         if length > 0 && !isRST && !underflow && p.capturedPayloadLength >= p.payloadLength {
             deliver(&sender, from: isSYN ? relativeSeq &+ 1 : relativeSeq, length: length)
@@ -261,6 +355,7 @@ extension ZeekState.Common {
     }
 
     /// Zeek `SetPartialStatus`: a connection whose first packet in a direction is not the expected SYN.
+    @inline(__always)
     private mutating func notePartial(isOriginator: Bool, isSYN: Bool, hasACK: Bool) {
         if isOriginator {
             if !firstPacketFromOriginator { isPartial = !isSYN || hasACK }
@@ -270,6 +365,7 @@ extension ZeekState.Common {
     }
 
     /// Zeek `init_endpoint`: where the sender's relative numbering starts.
+    @inline(__always)
     private func initialize(_ side: inout Side, isSYN: Bool, seq: UInt32, pastSegment: UInt32) {
         switch side.status {
         case .inactive:
@@ -290,10 +386,12 @@ extension ZeekState.Common {
         }
     }
 
-    /// Zeek `update_history`: one letter per kind and direction, except that a SYN, FIN or RST at a
-    /// new sequence number is logged again.
-    private mutating func updateHistory(_ side: inout Side, isOriginator: Bool, flags: TCPFlags, relativeSeq: Int64,
-                                        length: Int64) {
+    /// Zeek `update_history` for a packet with SYN, FIN or RST: one letter per kind and direction,
+    /// except that a SYN, FIN or RST at a new sequence number is logged again. (The cases without
+    /// any of them, `D` and `A`, are in `process`.)
+    @inline(always)
+    private mutating func updateControlHistory(_ side: inout Side, isOriginator: Bool, flags: TCPFlags,
+                                               relativeSeq: Int64, length: Int64) {
         let isSYN = flags.contains(.syn), isFIN = flags.contains(.fin), isRST = flags.contains(.rst)
         let controls = (isSYN ? 1 : 0) + (isFIN ? 1 : 0) + (isRST ? 1 : 0)
         if controls > 1 {
@@ -315,15 +413,12 @@ extension ZeekState.Common {
                 append(UInt8(ascii: "R"), isOriginator: isOriginator)
             }
             side.lastRST = relativeSeq
-        } else if length > 0 {
-            _ = mark(Mark.data, UInt8(ascii: "D"), isOriginator: isOriginator)
-        } else if flags.contains(.ack) {
-            _ = mark(Mark.ack, UInt8(ascii: "A"), isOriginator: isOriginator)
         }
     }
 
     /// Logs `letter` the first time its kind is seen in this direction; true if it had been seen before
     /// (Zeek `CheckHistory`).
+    @inline(__always)
     private mutating func mark(_ bit: UInt32, _ letter: UInt8, isOriginator: Bool) -> Bool {
         let mask = isOriginator ? bit : bit << 16
         if seen & mask != 0 { return true }
@@ -333,11 +428,13 @@ extension ZeekState.Common {
     }
 
     /// The originator's letters are upper case, the responder's lower case.
+    @inline(__always)
     private mutating func append(_ letter: UInt8, isOriginator: Bool) {
         history.append(isOriginator ? letter : letter | 0x20)
     }
 
     /// Zeek `update_ack_seq`: the highest acknowledgment of `side`'s data, ignoring a zero ack far ahead.
+    @inline(__always)
     private func updateAck(_ side: inout Side, _ value: UInt32) {
         let delta = Int32(bitPattern: value &- side.ack)
         if value == 0 && delta > Self.tooLargeDelta { return }
@@ -347,6 +444,7 @@ extension ZeekState.Common {
     static let tooLargeDelta: Int32 = 1_048_576
 
     /// Zeek `update_last_seq`: advances the highest sequence sent; data at or below it is a retransmission.
+    @inline(__always)
     private mutating func updateLastSeq(_ side: inout Side, pastSegment: UInt32, isSYN: Bool, isFIN: Bool, isRST: Bool,
                                         length: Int64, isOriginator: Bool) {
         let delta = Int32(bitPattern: pastSegment &- side.last)
@@ -363,7 +461,9 @@ extension ZeekState.Common {
         }
     }
 
-    /// Zeek `UpdateStateMachine` and the per-state functions it calls.
+    /// Zeek `UpdateStateMachine` and the per-state functions it calls. Without SYN, FIN or RST only the
+    /// `.inactive` case does anything: every other case tests one of them first.
+    @inline(always)
     private mutating func updateStates(_ side: inout Side, peer: inout Side, isOriginator: Bool, flags: TCPFlags,
                                        length: Int64) {
         let isSYN = flags.contains(.syn), isFIN = flags.contains(.fin), isRST = flags.contains(.rst)
@@ -414,15 +514,26 @@ extension ZeekState.Common {
 
     /// Zeek `TCP_Reassembler::AckReceived`: an acknowledgment up to `upTo` (relative) of `side`'s data.
     /// Data never seen below it is a gap, logged while both sides are established or cleanly closing.
-    private mutating func acknowledge(_ side: inout Side, by peer: Side, upTo: Int64, peerIsOriginator: Bool) {
+    /// `ackerIsClean` is the acknowledging side's `isClean` (a Bool, not the side: no copy of it per packet).
+    @inline(__always)
+    private mutating func acknowledge(_ side: inout Side, upTo: Int64, ackerIsClean: Bool, peerIsOriginator: Bool) {
         var upTo = upTo
         if side.finCount > 0 && upTo >= side.finSequence { upTo = side.finSequence &- 1 }
         guard upTo > side.trimmed else { return }
         side.trimmed = upTo
+        // Usually the data acknowledged was seen and no hole is pending: nothing more to do.
+        if upTo <= side.delivered && side.blocks.isEmpty { return }
+        acknowledgeUndelivered(&side, upTo: upTo, ackerIsClean: ackerIsClean, peerIsOriginator: peerIsOriginator)
+    }
+
+    /// The rest of `acknowledge`: counts the holes below `upTo` and drops the blocks it delivers.
+    @inline(never)
+    private mutating func acknowledgeUndelivered(_ side: inout Side, upTo: Int64, ackerIsClean: Bool,
+                                                 peerIsOriginator: Bool) {
         if upTo > side.delivered {
             // Right after a mid-stream start the first ack may point at the faked SYN octet: not a gap.
             if !(upTo <= 2 && isPartial) {
-                let clean = side.isClean && peer.isClean
+                let clean = side.isClean && ackerIsClean
                 var gapCount = 0
                 for block in side.blocks where block.lower < upTo && block.upper > side.delivered {
                     if block.lower > side.delivered { gapCount += 1 }
@@ -437,10 +548,12 @@ extension ZeekState.Common {
             }
             side.delivered = max(side.delivered, upTo)
         }
-        side.blocks.removeAll { $0.upper <= side.delivered }
+        // Checked first: `removeAll` on an empty array still costs a uniqueness check and a call.
+        if !side.blocks.isEmpty { side.blocks.removeAll { $0.upper <= side.delivered } }
     }
 
     /// Zeek `TCP_Reassembler::DataSent`: fully captured data extends the delivered stream or waits above a hole.
+    @inline(__always)
     private func deliver(_ side: inout Side, from lower: Int64, length: Int64) {
         var lower = lower
         let upper = lower &+ length
@@ -450,6 +563,17 @@ extension ZeekState.Common {
             lower = acknowledged
         }
         if upper <= side.delivered { return }
+        // In order, no hole pending (the usual case): nothing else to do.
+        if lower <= side.delivered && side.blocks.isEmpty {
+            side.delivered = upper
+            return
+        }
+        deliverAroundHoles(&side, from: lower, upper: upper)
+    }
+
+    /// The rest of `deliver`: data that reaches pending blocks, or that waits above a hole.
+    @inline(never)
+    private func deliverAroundHoles(_ side: inout Side, from lower: Int64, upper: Int64) {
         if lower <= side.delivered {
             side.delivered = upper
             // Blocks now reached are delivered too.
