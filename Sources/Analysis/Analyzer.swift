@@ -148,17 +148,15 @@ public struct Run {
         if report.firstTime == nil { report.firstTime = packet.timestamp }
         if report.lastTime.map({ packet.timestamp > $0 }) ?? true { report.lastTime = packet.timestamp }
         if packet.bytes.count < packet.wireLength { report.snapTruncatedPackets += 1 }
+        // Nearly every frame is plain TCP: the decoder's fast path, inlined here, hands its summary
+        // straight to the tracker. `decode` says what the other frames are.
+        if let summary = PacketDecoder.fastTCP(linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength) {
+            track(summary, packet, report: &report, finished: finished)
+            return
+        }
         switch PacketDecoder.decode(linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength) {
         case .tcp(let summary):
-            report.tcpPackets += 1
-            let index = captureIndex
-            var estimator = vantage
-            tracker.process(summary, number: packet.number, time: packet.timestamp) { (connection: consuming Connection) in
-                estimator.add(connection)
-                let context = CaptureContext(connection, captureEnd: packet.timestamp)
-                finished(FinishedConnection(connection: consume connection, context: context, captureIndex: index))
-            }
-            vantage = estimator
+            track(summary, packet, report: &report, finished: finished)
         case .icmpError(let icmp):
             report.icmpErrors += 1
             tracker.process(icmp: icmp, number: packet.number, time: packet.timestamp)
@@ -171,6 +169,22 @@ public struct Run {
                 report.warnings.append("\(report.file): link type \(linkType) is not supported; its packets are skipped (first: packet \(packet.number))")
             }
         }
+    }
+
+    /// Tracks one TCP segment; finished connections are handed to `finished`, undiagnosed.
+    mutating func track(
+        _ summary: TCPPacketSummary, _ packet: CapturedPacket, report: inout CaptureReport,
+        finished: (consuming FinishedConnection) -> Void
+    ) {
+        report.tcpPackets += 1
+        let index = captureIndex
+        var estimator = vantage
+        tracker.process(summary, number: packet.number, time: packet.timestamp) { (connection: consuming Connection) in
+            estimator.add(connection)
+            let context = CaptureContext(connection, captureEnd: packet.timestamp)
+            finished(FinishedConnection(connection: consume connection, context: context, captureIndex: index))
+        }
+        vantage = estimator
     }
 
     /// Ends the input: every connection still open is finished and diagnosed.

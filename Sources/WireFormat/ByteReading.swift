@@ -34,7 +34,7 @@ extension UnsafeRawBufferPointer {
 extension UnsafeRawPointer {
     /// Reads a big-endian integer `offset` bytes in, without alignment requirements. Unchecked: only
     /// for the decoder's fast path, which checks the frame's length once before its first read.
-    @usableFromInline @inline(__always)
+    @inlinable @inline(__always)
     func bigEndian<T: FixedWidthInteger>(at offset: Int, as: T.Type = T.self) -> T {
         T(bigEndian: loadUnaligned(fromByteOffset: offset, as: T.self))
     }

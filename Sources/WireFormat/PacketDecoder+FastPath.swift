@@ -9,15 +9,19 @@
 
 extension PacketDecoder {
     /// Ethernet (14) + IPv4 without options (20) + TCP without options (20).
-    static let fastIPv4MinimumLength = 54
+    @inlinable static var fastIPv4MinimumLength: Int { 54 }
     /// Ethernet (14) + IPv6 (40) + TCP without options (20).
-    static let fastIPv6MinimumLength = 74
+    @inlinable static var fastIPv6MinimumLength: Int { 74 }
 
-    /// The summary of an Ethernet → IPv4/IPv6 → TCP frame, or nil when the general path must decide.
-    @inline(__always)
-    static func fastTCP(linkType: LinkType, bytes: UnsafeRawBufferPointer, wireLength: Int) -> TCPPacketSummary? {
+    /// The summary of an Ethernet → IPv4/IPv6 → TCP frame, or nil when `decode` must say what the
+    /// frame is. When not nil, it is the summary `decode` would return in `.tcp`.
+    ///
+    /// Inlinable, and meant to be inlined into a read loop before `decode`: the summary is then built
+    /// where the loop uses it, not returned inside a `DecodedPacket` and copied out again.
+    @inlinable @inline(__always)
+    public static func fastTCP(linkType: LinkType, bytes: UnsafeRawBufferPointer, wireLength: Int) -> TCPPacketSummary? {
         let count = bytes.count
-        guard linkType == .ethernet, count >= fastIPv4MinimumLength, let frame = bytes.baseAddress else { return nil }
+        guard linkType.rawValue == LinkType.ethernet.rawValue, count >= fastIPv4MinimumLength, let frame = bytes.baseAddress else { return nil }
         // Every read below is inside the first 54 bytes (74 for IPv6, checked there), or inside
         // option bytes whose count is bounded by what was captured.
         let etherType: UInt16 = frame.bigEndian(at: 12)
@@ -69,7 +73,7 @@ extension PacketDecoder {
 
     /// `summarize` over a TCP header at `tcp` with `captured` bytes from it on (at least 20 are
     /// readable whenever `captured` says so: the caller's length check covers them).
-    @inline(__always)
+    @inlinable @inline(__always)
     static func fastSegment(
         _ tcp: UnsafeRawPointer, captured: Int, ipPayloadLength: Int, source: IPAddress, destination: IPAddress,
         ttl: UInt8, ipID: UInt16, truncated: Bool, fragment: Bool

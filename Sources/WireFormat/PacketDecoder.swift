@@ -23,6 +23,8 @@ public enum IgnoredReason: String, Sendable, Hashable {
 /// Decodes captured frames into summaries. Pure and allocation-free.
 public enum PacketDecoder {
     /// Decodes one frame of `linkType`. `wireLength` is the original length (libpcap's `len`).
+    ///
+    /// Read loops call `fastTCP` first, inlined, and come here for the frames it declines.
     public static func decode(linkType: LinkType, bytes: UnsafeRawBufferPointer, wireLength: Int) -> DecodedPacket {
         if let summary = fastTCP(linkType: linkType, bytes: bytes, wireLength: wireLength) { return .tcp(summary) }
         return decodeGeneral(linkType: linkType, bytes: bytes, wireLength: wireLength)

@@ -6,18 +6,18 @@
 /// Only the fixed 20-byte header must be captured; options cut off by the snap length are parsed
 /// as far as they go and `optionsTruncated` says so.
 public struct TCPSegment {
-    enum Field {
-        static let sourcePort = 0
-        static let destinationPort = 2
-        static let sequence = 4
-        static let acknowledgment = 8
-        static let dataOffset = 12
-        static let flags = 13
-        static let window = 14
-        static let checksum = 16
-        static let urgent = 18
+    @usableFromInline enum Field {
+        @inlinable static var sourcePort: Int { 0 }
+        @inlinable static var destinationPort: Int { 2 }
+        @inlinable static var sequence: Int { 4 }
+        @inlinable static var acknowledgment: Int { 8 }
+        @inlinable static var dataOffset: Int { 12 }
+        @inlinable static var flags: Int { 13 }
+        @inlinable static var window: Int { 14 }
+        @inlinable static var checksum: Int { 16 }
+        @inlinable static var urgent: Int { 18 }
     }
-    public static let minimumHeaderLength = 20
+    @inlinable public static var minimumHeaderLength: Int { 20 }
 
     let bytes: UnsafeRawBufferPointer
     /// Header length from the data offset field, options included.
@@ -77,7 +77,7 @@ public struct TCPOptionsSummary: Hashable, Sendable {
     /// The options were cut off by the capture's snap length.
     public var isTruncated = false
 
-    public init() {}
+    @inlinable public init() {}
 
     enum Kind {
         static let end: UInt8 = 0
