@@ -152,7 +152,8 @@ public struct Run {
         if packet.bytes.count < packet.wireLength { report.snapTruncatedPackets += 1 }
         // Nearly every frame is plain TCP: the decoder's fast path, inlined here, hands its summary
         // straight to the tracker. `decode` says what the other frames are.
-        if let summary = PacketDecoder.fastTCP(linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength) {
+        if let summary = PacketDecoder.fastTCP(
+            linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength) {
             track(summary, packet, report: &report, finished: finished)
             return
         }

@@ -19,9 +19,11 @@ extension PacketDecoder {
     /// Inlinable, and meant to be inlined into a read loop before `decode`: the summary is then built
     /// where the loop uses it, not returned inside a `DecodedPacket` and copied out again.
     @inlinable @inline(__always)
-    public static func fastTCP(linkType: LinkType, bytes: UnsafeRawBufferPointer, wireLength: Int) -> TCPPacketSummary? {
+    public static func fastTCP(
+        linkType: LinkType, bytes: UnsafeRawBufferPointer, wireLength: Int
+    ) -> TCPPacketSummary? {
         let count = bytes.count
-        guard linkType.rawValue == LinkType.ethernet.rawValue, count >= fastIPv4MinimumLength, let frame = bytes.baseAddress else { return nil }
+        guard linkType == .ethernet, count >= fastIPv4MinimumLength, let frame = bytes.baseAddress else { return nil }
         // Every read below is inside the first 54 bytes (74 for IPv6, checked there), or inside
         // option bytes whose count is bounded by what was captured.
         let etherType: UInt16 = frame.bigEndian(at: 12)

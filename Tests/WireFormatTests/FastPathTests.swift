@@ -70,7 +70,8 @@ struct FastPathTests {
         bytes.withUnsafeBytes { buffer in
             let general = PacketDecoder.decodeGeneral(linkType: linkType, bytes: buffer, wireLength: wireLength)
             let decoded = PacketDecoder.decode(linkType: linkType, bytes: buffer, wireLength: wireLength)
-            #expect(String(describing: decoded) == String(describing: general), "\(name)", sourceLocation: sourceLocation)
+            #expect(
+                String(describing: decoded) == String(describing: general), "\(name)", sourceLocation: sourceLocation)
             guard let fast = PacketDecoder.fastTCP(linkType: linkType, bytes: buffer, wireLength: wireLength) else {
                 return false
             }
