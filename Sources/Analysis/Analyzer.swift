@@ -160,7 +160,11 @@ public struct DecodedFrame: Sendable {
         timestamp = packet.timestamp
         fileOffset = packet.fileOffset
         isSnapTruncated = packet.bytes.count < packet.wireLength
-        decoded = PacketDecoder.decode(linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength)
+        if let summary = PacketDecoder.fastTCP(linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength) {
+            decoded = .tcp(summary)  // plain Ethernet/IP/TCP, nearly every frame
+        } else {
+            decoded = PacketDecoder.decode(linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength)
+        }
     }
 }
 
@@ -182,39 +186,72 @@ public struct Run {
     }
 
     /// Decodes and tracks one packet; finished connections are handed to `finished`, undiagnosed.
+    /// Inlined into the read loop's closure: one call less per packet.
+    @inline(__always)
     public mutating func consume(_ packet: CapturedPacket, report: inout CaptureReport, finished: (consuming FinishedConnection) -> Void) {
-        consume(DecodedFrame(packet), report: &report, finished: finished)
+        count(time: packet.timestamp, snapTruncated: packet.bytes.count < packet.wireLength, report: &report)
+        // Nearly every frame is plain TCP: the decoder's fast path, inlined here, hands its summary
+        // straight to the tracker. `decode` says what the other frames are.
+        if let summary = PacketDecoder.fastTCP(
+            linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength) {
+            track(summary, number: packet.number, time: packet.timestamp, report: &report, finished: finished)
+            return
+        }
+        handle(PacketDecoder.decode(linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength),
+               number: packet.number, time: packet.timestamp, report: &report, finished: finished)
     }
 
-    /// Tracks one decoded packet; finished connections are handed to `finished`, undiagnosed.
-    public mutating func consume(_ packet: DecodedFrame, report: inout CaptureReport, finished: (consuming FinishedConnection) -> Void) {
+    /// Tracks one packet decoded elsewhere (by `ReadAhead`'s thread); finished connections are handed to
+    /// `finished`, undiagnosed.
+    public mutating func consume(_ frame: DecodedFrame, report: inout CaptureReport, finished: (consuming FinishedConnection) -> Void) {
+        count(time: frame.timestamp, snapTruncated: frame.isSnapTruncated, report: &report)
+        handle(frame.decoded, number: frame.number, time: frame.timestamp, report: &report, finished: finished)
+    }
+
+    @inline(__always)
+    func count(time: Timestamp, snapTruncated: Bool, report: inout CaptureReport) {
         report.packets += 1
-        if report.firstTime == nil { report.firstTime = packet.timestamp }
-        if report.lastTime.map({ packet.timestamp > $0 }) ?? true { report.lastTime = packet.timestamp }
-        if packet.isSnapTruncated { report.snapTruncatedPackets += 1 }
-        switch packet.decoded {
+        if report.firstTime == nil { report.firstTime = time }
+        if report.lastTime.map({ time > $0 }) ?? true { report.lastTime = time }
+        if snapTruncated { report.snapTruncatedPackets += 1 }
+    }
+
+    @inline(__always)
+    mutating func handle(
+        _ decoded: DecodedPacket, number: Int, time: Timestamp, report: inout CaptureReport,
+        finished: (consuming FinishedConnection) -> Void
+    ) {
+        switch decoded {
         case .tcp(let summary):
-            report.tcpPackets += 1
-            let index = captureIndex
-            var estimator = vantage
-            tracker.process(summary, number: packet.number, time: packet.timestamp) { (connection: consuming Connection) in
-                estimator.add(connection)
-                let context = CaptureContext(connection, captureEnd: packet.timestamp)
-                finished(FinishedConnection(connection: consume connection, context: context, captureIndex: index))
-            }
-            vantage = estimator
+            track(summary, number: number, time: time, report: &report, finished: finished)
         case .icmpError(let icmp):
             report.icmpErrors += 1
-            tracker.process(icmp: icmp, number: packet.number, time: packet.timestamp)
+            tracker.process(icmp: icmp, number: number, time: time)
         case .ignored:
             break  // not TCP (ARP, UDP, later fragments): counted in `packets` only
         case .undecodable(let error):
             report.undecodablePackets += 1
             report.undecodableReasons[error.reasonName, default: 0] += 1
             if case .unsupportedLinkType(let linkType) = error, unsupportedLinkTypes.insert(linkType.rawValue).inserted {
-                report.warnings.append("\(report.file): link type \(linkType) is not supported; its packets are skipped (first: packet \(packet.number))")
+                report.warnings.append("\(report.file): link type \(linkType) is not supported; its packets are skipped (first: packet \(number))")
             }
         }
+    }
+
+    /// Tracks one TCP segment; finished connections are handed to `finished`, undiagnosed.
+    mutating func track(
+        _ summary: TCPPacketSummary, number: Int, time: Timestamp, report: inout CaptureReport,
+        finished: (consuming FinishedConnection) -> Void
+    ) {
+        report.tcpPackets += 1
+        let index = captureIndex
+        var estimator = vantage
+        tracker.process(summary, number: number, time: time) { (connection: consuming Connection) in
+            estimator.add(connection)
+            let context = CaptureContext(connection, captureEnd: time)
+            finished(FinishedConnection(connection: consume connection, context: context, captureIndex: index))
+        }
+        vantage = estimator
     }
 
     /// Ends the input: every connection still open is finished and diagnosed.

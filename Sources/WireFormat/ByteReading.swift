@@ -30,3 +30,12 @@ extension UnsafeRawBufferPointer {
         return UnsafeRawBufferPointer(start: base + offset, count: Swift.min(length, count - offset))
     }
 }
+
+extension UnsafeRawPointer {
+    /// Reads a big-endian integer `offset` bytes in, without alignment requirements. Unchecked: only
+    /// for the decoder's fast path, which checks the frame's length once before its first read.
+    @inlinable @inline(__always)
+    func bigEndian<T: FixedWidthInteger>(at offset: Int, as: T.Type = T.self) -> T {
+        T(bigEndian: loadUnaligned(fromByteOffset: offset, as: T.self))
+    }
+}

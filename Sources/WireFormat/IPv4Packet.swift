@@ -3,17 +3,17 @@
 
 /// A validated view of an IPv4 header and the bytes captured after it. Never stored.
 public struct IPv4Packet {
-    enum Field {
-        static let versionIHL = 0
-        static let totalLength = 2
-        static let identification = 4
-        static let flagsFragment = 6
-        static let ttl = 8
-        static let proto = 9
-        static let source = 12
-        static let destination = 16
+    @usableFromInline enum Field {
+        @inlinable static var versionIHL: Int { 0 }
+        @inlinable static var totalLength: Int { 2 }
+        @inlinable static var identification: Int { 4 }
+        @inlinable static var flagsFragment: Int { 6 }
+        @inlinable static var ttl: Int { 8 }
+        @inlinable static var proto: Int { 9 }
+        @inlinable static var source: Int { 12 }
+        @inlinable static var destination: Int { 16 }
     }
-    public static let minimumHeaderLength = 20
+    @inlinable public static var minimumHeaderLength: Int { 20 }
 
     let bytes: UnsafeRawBufferPointer
     /// Header length in bytes (IHL × 4), options included.

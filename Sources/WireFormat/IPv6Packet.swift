@@ -3,14 +3,14 @@
 
 /// A validated view of an IPv6 header whose extension-header chain has been walked. Never stored.
 public struct IPv6Packet {
-    enum Field {
-        static let payloadLength = 4
-        static let nextHeader = 6
-        static let hopLimit = 7
-        static let source = 8
-        static let destination = 24
+    @usableFromInline enum Field {
+        @inlinable static var payloadLength: Int { 4 }
+        @inlinable static var nextHeader: Int { 6 }
+        @inlinable static var hopLimit: Int { 7 }
+        @inlinable static var source: Int { 8 }
+        @inlinable static var destination: Int { 24 }
     }
-    public static let headerLength = 40
+    @inlinable public static var headerLength: Int { 40 }
     /// Chains longer than this are treated as undecodable rather than walked further.
     public static let maximumExtensionHeaders = 32
 

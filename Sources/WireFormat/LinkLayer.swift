@@ -2,18 +2,19 @@
 // Linux cooked capture v1/v2 (https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html, _SLL2),
 // BSD NULL/LOOP, and raw IP. Each yields where the IP header starts.
 
-/// An EtherType value (open code space).
+/// An EtherType value (open code space). The named values are computed and inlinable, so other
+/// modules (where `PacketDecoder.decode` is inlined) fold them.
 public struct EtherType: RawRepresentable, Hashable, Sendable {
     public var rawValue: UInt16
     @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
-    public static let ipv4 = EtherType(rawValue: 0x0800)
-    public static let ipv6 = EtherType(rawValue: 0x86DD)
-    public static let vlan = EtherType(rawValue: 0x8100)
-    public static let qinq = EtherType(rawValue: 0x88A8)
-    public static let qinqLegacy = EtherType(rawValue: 0x9100)
-    public static let mplsUnicast = EtherType(rawValue: 0x8847)
-    public static let mplsMulticast = EtherType(rawValue: 0x8848)
-    public static let pppoeSession = EtherType(rawValue: 0x8864)
+    @inlinable public static var ipv4: EtherType { EtherType(rawValue: 0x0800) }
+    @inlinable public static var ipv6: EtherType { EtherType(rawValue: 0x86DD) }
+    @inlinable public static var vlan: EtherType { EtherType(rawValue: 0x8100) }
+    @inlinable public static var qinq: EtherType { EtherType(rawValue: 0x88A8) }
+    @inlinable public static var qinqLegacy: EtherType { EtherType(rawValue: 0x9100) }
+    @inlinable public static var mplsUnicast: EtherType { EtherType(rawValue: 0x8847) }
+    @inlinable public static var mplsMulticast: EtherType { EtherType(rawValue: 0x8848) }
+    @inlinable public static var pppoeSession: EtherType { EtherType(rawValue: 0x8864) }
 }
 
 /// Where the network layer begins inside a frame, and what it is.
@@ -32,7 +33,7 @@ public struct LinkLayerInfo: Sendable, Hashable {
 }
 
 public enum LinkLayer {
-    static let ethernetHeaderLength = 14
+    @inlinable static var ethernetHeaderLength: Int { 14 }
     static let vlanTagLength = 4
     static let sllHeaderLength = 16
     static let sll2HeaderLength = 20

@@ -1,27 +1,28 @@
 /// A capture's data-link type (libpcap's `DLT_*` / the file format's `LINKTYPE_*` values).
 ///
-/// An open code space: unknown values survive and are reported by number.
+/// An open code space: unknown values survive and are reported by number. The named values are
+/// computed and inlinable, so other modules (where `PacketDecoder.decode` is inlined) fold them.
 public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt32
     @inlinable public init(rawValue: UInt32) { self.rawValue = rawValue }
 
     /// BSD loopback: a 4-byte address family in the capturing host's byte order.
-    public static let null = LinkType(rawValue: 0)
-    public static let ethernet = LinkType(rawValue: 1)
+    @inlinable public static var null: LinkType { LinkType(rawValue: 0) }
+    @inlinable public static var ethernet: LinkType { LinkType(rawValue: 1) }
     /// Raw IP as libpcap reports it on Linux (`DLT_RAW`).
-    public static let raw = LinkType(rawValue: 12)
+    @inlinable public static var raw: LinkType { LinkType(rawValue: 12) }
     /// Raw IP as `DLT_RAW` on OpenBSD.
-    public static let rawOpenBSD = LinkType(rawValue: 14)
+    @inlinable public static var rawOpenBSD: LinkType { LinkType(rawValue: 14) }
     /// Raw IP as the file header's `LINKTYPE_RAW`.
-    public static let linktypeRaw = LinkType(rawValue: 101)
+    @inlinable public static var linktypeRaw: LinkType { LinkType(rawValue: 101) }
     /// OpenBSD loopback: a 4-byte address family in network byte order.
-    public static let loop = LinkType(rawValue: 108)
+    @inlinable public static var loop: LinkType { LinkType(rawValue: 108) }
     /// Linux cooked capture v1 (`-i any` on older libpcap).
-    public static let linuxSLL = LinkType(rawValue: 113)
-    public static let ipv4 = LinkType(rawValue: 228)
-    public static let ipv6 = LinkType(rawValue: 229)
+    @inlinable public static var linuxSLL: LinkType { LinkType(rawValue: 113) }
+    @inlinable public static var ipv4: LinkType { LinkType(rawValue: 228) }
+    @inlinable public static var ipv6: LinkType { LinkType(rawValue: 229) }
     /// Linux cooked capture v2 (`-i any` on libpcap ≥ 1.10).
-    public static let linuxSLL2 = LinkType(rawValue: 276)
+    @inlinable public static var linuxSLL2: LinkType { LinkType(rawValue: 276) }
 
     /// Whether coroner can decode packets of this link type.
     public var isSupported: Bool {

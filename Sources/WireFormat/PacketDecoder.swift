@@ -23,7 +23,17 @@ public enum IgnoredReason: String, Sendable, Hashable {
 /// Decodes captured frames into summaries. Pure and allocation-free.
 public enum PacketDecoder {
     /// Decodes one frame of `linkType`. `wireLength` is the original length (libpcap's `len`).
+    ///
+    /// Read loops call `fastTCP` first, inlined, and come here for the frames it declines.
     public static func decode(linkType: LinkType, bytes: UnsafeRawBufferPointer, wireLength: Int) -> DecodedPacket {
+        if let summary = fastTCP(linkType: linkType, bytes: bytes, wireLength: wireLength) { return .tcp(summary) }
+        return decodeGeneral(linkType: linkType, bytes: bytes, wireLength: wireLength)
+    }
+
+    /// Every link type and header chain, with the reason for whatever is not a TCP segment. `decode`
+    /// comes here when `fastTCP` declines a frame; tests compare the two paths.
+    @inline(never)
+    static func decodeGeneral(linkType: LinkType, bytes: UnsafeRawBufferPointer, wireLength: Int) -> DecodedPacket {
         do throws(DecodeError) {
             let link = try LinkLayer.locateNetworkLayer(linkType: linkType, bytes: bytes)
             let network = bytes.tail(from: link.offset)

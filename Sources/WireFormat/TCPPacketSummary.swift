@@ -27,7 +27,7 @@ public struct TCPPacketSummary: Hashable, Sendable {
     /// The first fragment of a fragmented IP datagram (the rest is not reassembled).
     public var isFragment: Bool
 
-    public init(
+    @inlinable public init(
         source: IPAddress, destination: IPAddress, sourcePort: UInt16, destinationPort: UInt16,
         sequenceNumber: SequenceNumber, acknowledgmentNumber: SequenceNumber, flags: TCPFlags,
         window: UInt16 = 65535, payloadLength: UInt32 = 0, capturedPayloadLength: UInt32? = nil,

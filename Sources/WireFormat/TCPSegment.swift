@@ -6,18 +6,18 @@
 /// Only the fixed 20-byte header must be captured; options cut off by the snap length are parsed
 /// as far as they go and `optionsTruncated` says so.
 public struct TCPSegment {
-    enum Field {
-        static let sourcePort = 0
-        static let destinationPort = 2
-        static let sequence = 4
-        static let acknowledgment = 8
-        static let dataOffset = 12
-        static let flags = 13
-        static let window = 14
-        static let checksum = 16
-        static let urgent = 18
+    @usableFromInline enum Field {
+        @inlinable static var sourcePort: Int { 0 }
+        @inlinable static var destinationPort: Int { 2 }
+        @inlinable static var sequence: Int { 4 }
+        @inlinable static var acknowledgment: Int { 8 }
+        @inlinable static var dataOffset: Int { 12 }
+        @inlinable static var flags: Int { 13 }
+        @inlinable static var window: Int { 14 }
+        @inlinable static var checksum: Int { 16 }
+        @inlinable static var urgent: Int { 18 }
     }
-    public static let minimumHeaderLength = 20
+    @inlinable public static var minimumHeaderLength: Int { 20 }
 
     let bytes: UnsafeRawBufferPointer
     /// Header length from the data offset field, options included.
@@ -77,7 +77,7 @@ public struct TCPOptionsSummary: Hashable, Sendable {
     /// The options were cut off by the capture's snap length.
     public var isTruncated = false
 
-    public init() {}
+    @inlinable public init() {}
 
     enum Kind {
         static let end: UInt8 = 0
@@ -92,40 +92,47 @@ public struct TCPOptionsSummary: Hashable, Sendable {
     }
 
     /// Parses option bytes; never traps, stops at the first malformed option.
+    ///
+    /// Reads are at `i` and `i + 1` below `count`, and inside `i + 2 ..< i + length` once
+    /// `i + length <= count` is checked; `i` never passes `count` and a length is at most 255, so the
+    /// offset arithmetic cannot overflow and is left unchecked.
     public init(parsing bytes: UnsafeRawBufferPointer, truncated: Bool) {
         isTruncated = truncated
+        guard let base = bytes.baseAddress else { return }
+        let count = bytes.count
         var i = 0
-        while i < bytes.count {
-            let kind = bytes[i]
+        while i < count {
+            let kind = base.load(fromByteOffset: i, as: UInt8.self)
             if kind == Kind.end { break }
-            if kind == Kind.noOperation { i += 1; continue }
-            guard i + 1 < bytes.count else { if !truncated { isMalformed = true }; break }
-            let length = Int(bytes[i + 1])
+            if kind == Kind.noOperation { i &+= 1; continue }
+            guard i &+ 1 < count else { if !truncated { isMalformed = true }; break }
+            let length = Int(base.load(fromByteOffset: i &+ 1, as: UInt8.self))
             guard length >= 2 else { isMalformed = true; break }
-            guard i + length <= bytes.count else { if !truncated { isMalformed = true }; break }
+            guard i &+ length <= count else { if !truncated { isMalformed = true }; break }
+            let data = base + (i &+ 2)
             switch kind {
             case Kind.mss where length == 4:
-                mss = bytes.bigEndian(at: i + 2)
+                mss = data.bigEndian(at: 0)
             case Kind.windowScale where length == 3:
-                windowScale = bytes[i + 2]
+                windowScale = data.load(as: UInt8.self)
             case Kind.sackPermitted where length == 2:
                 sackPermitted = true
-            case Kind.sack where length >= 10 && (length - 2) % 8 == 0:
-                sackBlockCount = UInt8((length - 2) / 8)
-                sackLeft = bytes.bigEndian(at: i + 2)
-                sackRight = bytes.bigEndian(at: i + 6)
+            case Kind.sack where length >= 10 && (length &- 2) % 8 == 0:
+                sackBlockCount = UInt8(truncatingIfNeeded: (length &- 2) / 8)
+                sackLeft = data.bigEndian(at: 0)
+                sackRight = data.bigEndian(at: 4)
             case Kind.timestamps where length == 10:
                 hasTimestamps = true
-                timestampValue = bytes.bigEndian(at: i + 2)
-                timestampEcho = bytes.bigEndian(at: i + 6)
+                timestampValue = data.bigEndian(at: 0)
+                timestampEcho = data.bigEndian(at: 4)
             case Kind.fastOpen:
-                fastOpenCookieLength = UInt8(length - 2)
-            case Kind.experimental where length >= 4 && bytes.bigEndian(at: i + 2, as: UInt16.self) == 0xF989:
-                fastOpenCookieLength = UInt8(length - 4)
+                fastOpenCookieLength = UInt8(truncatingIfNeeded: length &- 2)
+            case Kind.experimental where length >= 4 && data.bigEndian(at: 0, as: UInt16.self) == 0xF989:
+                fastOpenCookieLength = UInt8(truncatingIfNeeded: length &- 4)
             default:
                 break
             }
-            i += length
+            i &+= length
         }
     }
 }

@@ -1,0 +1,151 @@
+import TestSupport
+import Testing
+
+@testable import WireFormat
+
+// `PacketDecoder.decode` tries a fast path for Ethernet → IPv4/IPv6 → TCP and falls back to the
+// general path. The general path is the reference: whenever the fast path answers, its summary must
+// be the general path's, field for field, and whatever it declines goes to the general path. These
+// tests run both on frames the fast path must take, frames it must decline, and damaged variants.
+
+/// Frames around the fast path's edges, in addition to the robustness frames (fixtures and literals).
+let fastPathEdgeFrames: [FixtureFrame] = {
+    let a = FrameBuilder.address("198.18.0.1")
+    let b = FrameBuilder.address("198.18.0.2")
+    let a6 = FrameBuilder.address("2001:db8::1")
+    let b6 = FrameBuilder.address("2001:db8::2")
+    let data = FrameBuilder.tcpHeader(
+        source: a, destination: b, sport: 40000, dport: 80, seq: 7, ack: 9, flags: [.ack, .psh],
+        payload: Array(repeating: 0x41, count: 30))
+    let syn = FrameBuilder.tcpHeader(
+        source: a, destination: b, sport: 40000, dport: 80, seq: 7, ack: 0, flags: [.syn],
+        options: Fixtures.synOptions)
+    let data6 = FrameBuilder.tcpHeader(
+        source: a6, destination: b6, sport: 40000, dport: 443, seq: 7, ack: 9, flags: [.ack],
+        payload: Array(repeating: 0x42, count: 25))
+    let ethernet = FrameBuilder.Link.ethernet()
+    func v4(_ name: String, _ segment: [UInt8], protocolNumber: UInt8 = 6, options: [UInt8] = [],
+            moreFragments: Bool = false, fragmentOffset: Int = 0, totalLength: UInt16? = nil,
+            link: FrameBuilder.Link = ethernet) -> FixtureFrame {
+        FixtureFrame(name: name, linkType: link.linkType, bytes: FrameBuilder.frame(link, FrameBuilder.ipv4(
+            src: a, dst: b, protocolNumber: protocolNumber, payload: segment, options: options,
+            moreFragments: moreFragments, fragmentOffset: fragmentOffset, totalLength: totalLength)))
+    }
+    func v6(_ name: String, _ segment: [UInt8], nextHeader: UInt8 = 6, extensions: [FrameBuilder.IPv6Extension] = [],
+            payloadLength: UInt16? = nil) -> FixtureFrame {
+        FixtureFrame(name: name, linkType: .ethernet, bytes: FrameBuilder.frame(ethernet, FrameBuilder.ipv6(
+            src: a6, dst: b6, nextHeader: nextHeader, payload: segment, extensions: extensions,
+            payloadLength: payloadLength)))
+    }
+    let badOffset = FrameBuilder.tcpHeader(
+        source: a, destination: b, sport: 1, dport: 2, seq: 3, ack: 4, flags: [.ack], payload: [1, 2, 3, 4],
+        dataOffsetOverride: 4)
+    let longOffset = FrameBuilder.tcpHeader(
+        source: a, destination: b, sport: 1, dport: 2, seq: 3, ack: 4, flags: [.syn], payload: [1, 2, 3, 4],
+        dataOffsetOverride: 15)
+    return [
+        v4("v4 data", data), v4("v4 syn", syn), v6("v6 data", data6),
+        FixtureFrame(name: "v4 padded ack", linkType: .ethernet, bytes: FrameBuilder.tcp(
+            src: "198.18.0.1", sport: 1, dst: "198.18.0.2", dport: 2, flags: [.ack], link: .ethernet(padded: true))),
+        v4("v4 offload total 0", data, totalLength: 0), v4("v4 total below tcp", data, totalLength: 30),
+        v4("v4 total below ip", data, totalLength: 10), v4("v4 total beyond capture", data, totalLength: 1400),
+        v4("v4 first fragment", data, moreFragments: true), v4("v4 later fragment", data, fragmentOffset: 1480),
+        v4("v4 options", syn, options: [0x94, 0x04, 0, 0]), v4("v4 udp", data, protocolNumber: 17),
+        v4("v4 data offset 4", badOffset), v4("v4 data offset 15", longOffset),
+        v4("v4 vlan", data, link: .ethernet(vlans: [.dot1Q(7)])), v4("v4 sll", data, link: .linuxSLL),
+        v6("v6 offload length 0", data6, payloadLength: 0), v6("v6 length beyond capture", data6, payloadLength: 900),
+        v6("v6 length below tcp", data6, payloadLength: 12), v6("v6 fragment header", data6, extensions: [.fragment()]),
+        v6("v6 hop-by-hop", data6, extensions: [.hopByHop()]), v6("v6 udp", data6, nextHeader: 17),
+    ]
+}()
+
+let fastPathFrames = robustnessFrames + fastPathEdgeFrames
+
+@Suite("Decoder fast path: same summaries as the general path")
+struct FastPathTests {
+    /// Runs both paths on `bytes`; records an issue when they disagree. Returns whether the fast path answered.
+    @discardableResult
+    func compare(_ bytes: [UInt8], _ linkType: LinkType, wireLength: Int, _ name: String,
+                 sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+        bytes.withUnsafeBytes { buffer in
+            let general = PacketDecoder.decodeGeneral(linkType: linkType, bytes: buffer, wireLength: wireLength)
+            let decoded = PacketDecoder.decode(linkType: linkType, bytes: buffer, wireLength: wireLength)
+            #expect(
+                String(describing: decoded) == String(describing: general), "\(name)", sourceLocation: sourceLocation)
+            guard let fast = PacketDecoder.fastTCP(linkType: linkType, bytes: buffer, wireLength: wireLength) else {
+                return false
+            }
+            if case .tcp(let expected) = general {
+                #expect(fast == expected, "\(name)", sourceLocation: sourceLocation)
+            } else {
+                Issue.record("\(name): fast path made a TCP summary, general path says \(general)",
+                             sourceLocation: sourceLocation)
+            }
+            return true
+        }
+    }
+
+    @Test("Ethernet → IPv4/IPv6 without options or extension headers → TCP takes the fast path")
+    func takes() {
+        let names = [
+            "v4 data", "v4 syn", "v6 data", "v4 padded ack", "v4 offload total 0", "v4 total beyond capture",
+            "v4 first fragment", "v6 offload length 0", "v6 length beyond capture", "ethernet v4 syn",
+            "ethernet v6 data",
+        ]
+        for frame in fastPathFrames where names.contains(frame.name) {
+            #expect(compare(frame.bytes, frame.linkType, wireLength: frame.bytes.count, frame.name), "\(frame.name)")
+        }
+        // The SYN's options are parsed on the fast path too.
+        let syn = fastPathEdgeFrames.first { $0.name == "v4 syn" }!
+        let summary = syn.bytes.withUnsafeBytes {
+            PacketDecoder.fastTCP(linkType: .ethernet, bytes: $0, wireLength: syn.bytes.count)
+        }
+        #expect(summary?.options.mss == 1460)
+        #expect(summary?.options.windowScale == 7)
+    }
+
+    @Test("Other framing, IPv4 options, fragments, extension headers, non-TCP and damage are declined")
+    func declines() {
+        let names = [
+            "v4 total below tcp", "v4 total below ip", "v4 later fragment", "v4 options", "v4 udp",
+            "v4 data offset 4", "v4 data offset 15", "v4 vlan", "v4 sll", "v6 length below tcp",
+            "v6 fragment header", "v6 hop-by-hop", "v6 udp", "vlan v4 syn", "sll v6 data", "raw v4 syn",
+            "v6 extension chain", "icmp host unreachable", "icmpv6 admin prohibited", "v4 options + sack + tfo",
+        ]
+        for frame in fastPathFrames where names.contains(frame.name) {
+            #expect(!compare(frame.bytes, frame.linkType, wireLength: frame.bytes.count, frame.name), "\(frame.name)")
+        }
+    }
+
+    @Test("Every prefix, cut by the snap length or claiming to be whole", arguments: fastPathFrames)
+    func prefixes(frame: FixtureFrame) {
+        for length in 0...frame.bytes.count {
+            let prefix = Array(frame.bytes.prefix(length))
+            for wireLength in [frame.bytes.count, length] {
+                compare(prefix, frame.linkType, wireLength: wireLength, "\(frame.name) cut to \(length)")
+            }
+        }
+    }
+
+    @Test("Seeded random byte flips in the headers", arguments: fastPathFrames)
+    func flips(frame: FixtureFrame) {
+        var random = SeededRandom(seed: 0xFA57 ^ UInt64(frame.bytes.count))
+        let headers = min(frame.bytes.count, 94)  // Ethernet + IPv6 + TCP with 20 bytes of options
+        var taken = 0
+        for _ in 0..<2_000 {
+            var bytes = frame.bytes
+            for _ in 0..<(1 + Int(random.next() % 3)) {
+                bytes[Int(random.next() % UInt64(headers))] = UInt8(truncatingIfNeeded: random.next())
+            }
+            let cut = bytes.count - Int(random.next() % 8)
+            if compare(Array(bytes.prefix(cut)), frame.linkType, wireLength: bytes.count, "\(frame.name) flipped") {
+                taken += 1
+            }
+        }
+        // Frames the fast path takes mostly stay on it after a flip (most bytes are addresses, ports, ...).
+        let plain = frame.bytes.withUnsafeBytes {
+            PacketDecoder.fastTCP(linkType: frame.linkType, bytes: $0, wireLength: frame.bytes.count) != nil
+        }
+        if plain { #expect(taken > 0) }
+    }
+}
