@@ -17,7 +17,11 @@ public struct JSONReport {
     /// Pending output as UTF-8 bytes, handed to `emit` in chunks. A class holds the writer, which
     /// cannot be copied (it owns its buffer), so the report can: copies share the pending output.
     private let pending = PendingOutput()
-    private final class PendingOutput { var out = JSONWriter(capacity: 1 << 17) }
+    private final class PendingOutput {
+        /// Unchecked: each access to a class's stored property is otherwise a dynamic exclusivity check
+        /// (a few per connection); a report is written by one thread, and the accesses do not nest.
+        @exclusivity(unchecked) var out = JSONWriter(capacity: 1 << 17)
+    }
     var count = 0
     static let chunk = 1 << 16
 
