@@ -17,7 +17,11 @@ public struct JSONReport {
     /// Pending output as UTF-8 bytes, handed to `emit` in chunks. A class holds the writer, which
     /// cannot be copied (it owns its buffer), so the report can: copies share the pending output.
     private let pending = PendingOutput()
-    private final class PendingOutput { var out = JSONWriter(capacity: 1 << 17) }
+    private final class PendingOutput {
+        /// Unchecked: each access to a class's stored property is otherwise a dynamic exclusivity check
+        /// (a few per connection); a report is written by one thread, and the accesses do not nest.
+        @exclusivity(unchecked) var out = JSONWriter(capacity: 1 << 17)
+    }
     var count = 0
     static let chunk = 1 << 16
 
@@ -130,22 +134,22 @@ public struct JSONReport {
         out.raw(", \"server\": ")
         out.int(r.bytesServer)
         out.raw("}, \"handshake\": ")
-        out.string(r.handshake)
+        r.handshake.writeQuoted(into: &out)
         out.raw(", \"ending\": ")
-        out.string(r.ending.rawValue)
+        out.name(r.ending.jsonName)
         out.raw(", \"closed_by\": ")
-        out.stringOrNull(r.closedBy?.rawValue)
+        out.nameOrNull(r.closedBy?.jsonName)
         out.raw(", \"reset_by\": ")
-        out.stringOrNull(r.resetBy?.rawValue)
+        out.nameOrNull(r.resetBy?.jsonName)
         out.raw(", \"cause\": ")
-        out.string(r.cause.rawValue)
+        out.name(r.cause.jsonName)
         out.raw(", \"confidence\": ")
-        out.string(r.confidence.rawValue)
+        out.name(r.confidence.jsonName)
         // Words are escaped straight into the open JSON string (a closure here would copy `r`).
         out.raw(", \"explanation\": \"")
         r.writeExplanation(into: &out)
         out.raw("\", \"advice\": ")
-        out.stringOrNull(r.advice)
+        if let advice = r.advice { advice.writeQuoted(into: &out) } else { out.raw("null") }
         out.raw(", \"evidence\": [")
         for i in 0..<r.evidenceCount {
             if i > 0 { out.raw(", ") }
@@ -155,7 +159,7 @@ public struct JSONReport {
             out.raw(", \"time\": ")
             out.timestamp(e.time)
             out.raw(", \"from\": ")
-            out.stringOrNull(e.from)
+            if let from = e.from { from.writeQuoted(into: &out) } else { out.raw("null") }
             out.raw(", \"what\": \"")
             r.writeEvidenceWords(i, into: &out)
             out.raw("\"}")
@@ -167,12 +171,12 @@ public struct JSONReport {
         out.raw("}, \"alternatives\": [")
         for (i, a) in r.alternatives.enumerated() {
             if i > 0 { out.raw(", ") }
-            out.string(a.rawValue)
+            out.name(a.jsonName)
         }
         out.raw("], \"rule\": ")
         out.string(r.rule)
         out.raw(", \"finish_reason\": ")
-        out.string(r.finishReason)
+        r.finishReason.writeQuoted(into: &out)
         out.raw(", \"rtt_ms\": ")
         if let rtt = r.rttNanoseconds { out.oneDecimal(Double(rtt) / 1e6) } else { out.raw("null") }
         out.raw(", \"retransmissions\": {\"client\": ")
@@ -191,9 +195,9 @@ public struct JSONReport {
     static func app(_ r: some JSONConnectionSource, _ side: Role, into out: inout JSONWriter) {
         guard let errors = r.appErrors(side) else { return out.raw("null") }
         out.raw("{\"linux\": ")
-        out.string(errors.linux)
+        errors.linux.writeQuoted(into: &out)
         out.raw(", \"windows\": ")
-        out.string(errors.windows)
+        errors.windows.writeQuoted(into: &out)
         out.raw(", \"detail\": \"")
         r.writeAppDetail(side, into: &out)
         out.raw("\"}")
@@ -225,6 +229,8 @@ public struct JSONReport {
 /// so has an `AnalyzedConnection` (the streaming output: `Words` write into the JSON bytes, no row is
 /// built). Both go through the one writer, so the keys and their order are defined once.
 protocol JSONConnectionSource {
+    /// `String` for a row; `StaticString` names (JSONNames.swift) for an analyzed connection.
+    associatedtype Text: JSONText
     var id: Int { get }
     var captureIndex: Int { get }
     /// The address as a JSON string.
@@ -240,7 +246,7 @@ protocol JSONConnectionSource {
     var packetsServer: UInt64 { get }
     var bytesClient: UInt64 { get }
     var bytesServer: UInt64 { get }
-    var handshake: String { get }
+    var handshake: Text { get }
     var ending: Ending { get }
     var closedBy: Party? { get }
     var resetBy: Party? { get }
@@ -248,18 +254,18 @@ protocol JSONConnectionSource {
     var confidence: Confidence { get }
     /// Writes `Words.explanation` (inside a JSON string).
     func writeExplanation(into out: inout JSONWriter)
-    var advice: String? { get }
+    var advice: Text? { get }
     var evidenceCount: Int { get }
-    func evidence(_ i: Int) -> (packet: Int, time: Timestamp, from: String?)
+    func evidence(_ i: Int) -> (packet: Int, time: Timestamp, from: Text?)
     /// Writes `Words.evidence` of the `i`th reason (inside a JSON string).
     func writeEvidenceWords(_ i: Int, into out: inout JSONWriter)
     /// What `side`'s application saw on Linux and on Windows, when known.
-    func appErrors(_ side: Role) -> (linux: String, windows: String)?
+    func appErrors(_ side: Role) -> (linux: Text, windows: Text)?
     /// Writes `Words.appDetail` for `side` (inside a JSON string); only called when `appErrors(side)` is not nil.
     func writeAppDetail(_ side: Role, into out: inout JSONWriter)
     var alternatives: [CauseCode] { get }
     var rule: String { get }
-    var finishReason: String { get }
+    var finishReason: Text { get }
     var rttNanoseconds: Int64? { get }
     var retransmissionsClient: Int { get }
     var retransmissionsServer: Int { get }
@@ -299,22 +305,22 @@ extension AnalyzedConnection: JSONConnectionSource {
     var packetsServer: UInt64 { connection.serverSide.packets }
     var bytesClient: UInt64 { connection.clientSide.payloadBytes }
     var bytesServer: UInt64 { connection.serverSide.payloadBytes }
-    var handshake: String { connection.handshake.rawValue }
+    var handshake: StaticString { connection.handshake.jsonName }
     var ending: Ending { verdict.ending }
     var closedBy: Party? { verdict.closedBy }
     var resetBy: Party? { verdict.resetBy }
     var cause: CauseCode { verdict.cause }
     var confidence: Confidence { verdict.confidence }
     func writeExplanation(into out: inout JSONWriter) { Words.explanation(verdict, connection, into: &out) }
-    var advice: String? { verdict.advice.map(Words.advice) }
+    var advice: StaticString? { verdict.advice.map(Words.adviceText) }
     var evidenceCount: Int { verdict.reasons.count }
-    func evidence(_ i: Int) -> (packet: Int, time: Timestamp, from: String?) {
-        let r = verdict.reasons[i]
-        return (r.packet, r.time, r.from?.rawValue)
+    func evidence(_ i: Int) -> (packet: Int, time: Timestamp, from: StaticString?) {
+        // Read in place: a copy of the reason (`let r = ...`) is a copy and a destroy of an enum with strings.
+        (verdict.reasons[i].packet, verdict.reasons[i].time, verdict.reasons[i].from?.jsonName)
     }
     func writeEvidenceWords(_ i: Int, into out: inout JSONWriter) { Words.evidence(verdict.reasons[i], connection, into: &out) }
-    func appErrors(_ side: Role) -> (linux: String, windows: String)? {
-        (side == .client ? verdict.clientView : verdict.serverView).map { ($0.result.linux, $0.result.windows) }
+    func appErrors(_ side: Role) -> (linux: StaticString, windows: StaticString)? {
+        (side == .client ? verdict.clientView : verdict.serverView).map { ($0.result.jsonLinux, $0.result.jsonWindows) }
     }
     func writeAppDetail(_ side: Role, into out: inout JSONWriter) {
         guard let outcome = side == .client ? verdict.clientView : verdict.serverView else { return }
@@ -322,7 +328,7 @@ extension AnalyzedConnection: JSONConnectionSource {
     }
     var alternatives: [CauseCode] { verdict.alternatives }
     var rule: String { verdict.rule }
-    var finishReason: String { connection.finishReason.rawValue }
+    var finishReason: StaticString { connection.finishReason.jsonName }
     var rttNanoseconds: Int64? { connection.handshakeRTTNanoseconds }
     var retransmissionsClient: Int { connection.clientSide.retransmissions }
     var retransmissionsServer: Int { connection.serverSide.retransmissions }

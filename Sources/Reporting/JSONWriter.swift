@@ -229,6 +229,24 @@ struct JSONWriter: ~Copyable {
         return mayNeedEscape(raw.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self))
     }
 
+    /// A name of this package's (an enum's code, see JSONNames.swift) as a JSON string: a literal
+    /// without escapes, so it is copied as it is, not scanned (checked in debug builds).
+    @inline(__always)
+    mutating func name(_ s: StaticString) {
+        let n = s.utf8CodeUnitCount
+        assert(!Self.anyNeedsEscape(UnsafeRawPointer(s.utf8Start), count: n), "a JSON name needs an escape")
+        let to = reserve(n &+ 2)
+        to[0] = 0x22
+        Bytes.copy(n, from: s.utf8Start, to: to + 1)
+        to[n &+ 1] = 0x22
+        count &+= n &+ 2
+    }
+
+    @inline(__always)
+    mutating func nameOrNull(_ s: StaticString?) {
+        if let s { name(s) } else { raw("null") }
+    }
+
     @inline(__always)
     mutating func stringOrNull(_ s: String?) {
         if let s { string(s) } else { raw("null") }

@@ -76,6 +76,8 @@ public struct ConnectionRow: Sendable {
         let v = analyzed.verdict
         // Plain fields come from `AnalyzedConnection`'s `JSONConnectionSource` accessors: the one place
         // that says which connection or verdict field each report field is (the JSON stream reads them too).
+        // Those it gives as `StaticString` names (handshake, advice, evidence's sender, finish reason)
+        // are the `rawValue`s and `Words.advice` here.
         let a = analyzed
         id = a.id
         captureIndex = a.captureIndex
@@ -93,7 +95,7 @@ public struct ConnectionRow: Sendable {
         packetsServer = a.packetsServer
         bytesClient = a.bytesClient
         bytesServer = a.bytesServer
-        handshake = a.handshake
+        handshake = c.handshake.rawValue
         ending = a.ending
         closedBy = a.closedBy
         resetBy = a.resetBy
@@ -101,17 +103,17 @@ public struct ConnectionRow: Sendable {
         confidence = a.confidence
         rule = a.rule
         explanation = Words.explanation(v, c)
-        advice = a.advice
+        advice = v.advice.map(Words.advice)
         evidence = v.reasons.indices.map { i in
             let e = a.evidence(i)
-            return EvidenceLine(packet: e.packet, timestamp: e.time, from: e.from, what: Words.evidence(v.reasons[i], c))
+            return EvidenceLine(packet: e.packet, timestamp: e.time, from: v.reasons[i].from?.rawValue, what: Words.evidence(v.reasons[i], c))
         }
         clientView = v.clientView.map { AppLine(linux: $0.result.linux, windows: $0.result.windows, detail: Words.appDetail($0, side: .client, v, c)) }
         serverView = v.serverView.map { AppLine(linux: $0.result.linux, windows: $0.result.windows, detail: Words.appDetail($0, side: .server, v, c)) }
         alternatives = a.alternatives
         zeekConnState = a.zeekConnState
         zeekHistory = a.zeekHistory
-        finishReason = a.finishReason
+        finishReason = c.finishReason.rawValue
         rttNanoseconds = a.rttNanoseconds
         retransmissionsClient = a.retransmissionsClient
         retransmissionsServer = a.retransmissionsServer

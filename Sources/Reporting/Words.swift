@@ -302,7 +302,10 @@ public enum Words {
         }
     }
 
-    public static func advice(_ a: Advice) -> String {
+    public static func advice(_ a: Advice) -> String { adviceText(a).description }
+
+    /// The advice as a literal (the JSON output copies it without building a `String`).
+    static func adviceText(_ a: Advice) -> StaticString {
         switch a {
         case .drainBeforeClose: "Read what the peer sent before close(): shutdown(SHUT_WR), read to EOF, then close()."
         case .clientShouldCloseFirst: "Let the client close first, or have the server shutdown(SHUT_WR) and drain before close(); clients should stop sending after a goodbye message."
