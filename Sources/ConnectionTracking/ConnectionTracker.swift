@@ -14,6 +14,13 @@ public struct ConnectionTracker {
     var live: ContiguousArray<Bool> = []
     var keys: ContiguousArray<FlowKey> = []
     var freeSlots: ContiguousArray<Int32> = []
+    /// Per slot, a time (ns) until which its connection cannot expire, `Int64.max` for a free slot: the
+    /// sweep reads this dense array instead of visiting every 1.4 KB connection each second. Without it
+    /// a capture's still-open connections (kept until the idle timeout, 7,500 s) made every sweep
+    /// longer: on the 2M-connection benchmark they grow to 20,000 and the sweeps to a tenth of the work.
+    /// Set from a cheap lower bound after each packet (`lowerBound`), raised to the exact time when a
+    /// sweep finds the connection not yet expired (`exactDeadline`).
+    var notBefore: ContiguousArray<Int64> = []
     var nextID = 1
     /// Servers seen answering a SYN with a SYN-ACK (bounded), to tell a dead server from a busy one.
     var answeringServers: Set<Endpoint> = []
@@ -55,6 +62,7 @@ public struct ConnectionTracker {
             } else {
                 slots[i].apply(packet, from: slots[i].client == source ? .client : .server, number: number, time: time,
                                configuration: configuration)
+                notBefore[i] = lowerBound(slot: i)
                 noteAnswer(packet, source: source)
                 if packet.flags.contains(.syn) && packet.flags.contains(.ack) && slots[i].handshakeAckPacket != 0
                     && slots[i].server == source && overflowingServers.count < Self.maximumAnsweringServers {
@@ -140,7 +148,9 @@ public struct ConnectionTracker {
             slots.append(connection)
             keys.append(key)
             live.append(true)
+            notBefore.append(.max)
         }
+        notBefore[Int(slot)] = lowerBound(slot: Int(slot))
         index.insert(slot: slot, hash: hash)
         if index.count > statistics.peakConcurrent { statistics.peakConcurrent = index.count }
     }
@@ -148,6 +158,7 @@ public struct ConnectionTracker {
     mutating func remove(slot i: Int, finished: (consuming Connection) -> Void) {
         index.remove(slot: Int32(i), hash: index.hash(keys[i]))
         live[i] = false
+        notBefore[i] = .max
         freeSlots.append(Int32(i))
         statistics.connectionsFinished &+= 1
         var connection = slots.take(i, leaving: .vacant)  // moved out, not copied
@@ -189,12 +200,44 @@ public struct ConnectionTracker {
 
     mutating func sweep(now: Timestamp, finished: (consuming Connection) -> Void) {
         guard !index.isEmpty else { return }
-        for i in slots.indices where live[i] {
+        let time = now.rawValue
+        for i in notBefore.indices where time > notBefore[i] {
             if let reason = expiry(slot: i, now: now) {
                 slots[i].finishReason = reason
                 remove(slot: i, finished: finished)
+            } else {
+                notBefore[i] = exactDeadline(slot: i)
             }
         }
+    }
+
+    /// `base` plus `delay` nanoseconds, saturating; a negative delay gives a time that has always passed.
+    @inline(__always) static func deadline(_ base: Timestamp, plus delay: Int64) -> Int64 {
+        guard delay >= 0 else { return .min }
+        let (sum, overflow) = base.rawValue.addingReportingOverflow(delay)
+        return overflow ? .max : sum
+    }
+
+    /// A time the connection in slot `i` cannot expire before (`expiry` is nil until it has passed):
+    /// the shorter linger after its ending, or the shorter of the idle and give-up timeouts after its
+    /// last packet. Cheap enough for every packet.
+    @inline(__always) mutating func lowerBound(slot i: Int) -> Int64 {
+        slots[i].endingKnown
+            ? Self.deadline(slots[i].endingKnownTime, plus: min(configuration.resetLinger.rawValue, configuration.closeLinger.rawValue))
+            : Self.deadline(slots[i].end, plus: min(configuration.idleTimeout.rawValue, configuration.giveUpTimeout.rawValue))
+    }
+
+    /// The exact time after which `expiry` stops being nil for slot `i`, as long as no packet arrives
+    /// (packets set `lowerBound` again): the mirror of `expiry`.
+    mutating func exactDeadline(slot i: Int) -> Int64 {
+        if slots[i].endingKnown {
+            let linger = slots[i].clientSide.state == .reset || slots[i].serverSide.state == .reset
+                ? configuration.resetLinger : configuration.closeLinger
+            return Self.deadline(slots[i].endingKnownTime, plus: linger.rawValue)
+        }
+        let idle = configuration.idleTimeout.rawValue
+        let silence = isWaitingForAnswer(slot: i) ? min(idle, configuration.giveUpTimeout.rawValue) : idle
+        return Self.deadline(slots[i].end, plus: silence)
     }
 
     /// Why the connection in slot `i` is over by `now`, whatever comes next: its ending is known and the

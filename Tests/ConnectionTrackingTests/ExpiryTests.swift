@@ -72,4 +72,55 @@ struct ExpiryTests {
         #expect(all.count == 2)
         #expect(all.first?.finishReason == .gaveUp)
     }
+
+    /// The sweep skips a connection until a per-slot deadline; a connection found not expired gets a
+    /// later one. Sweeping every 10 s must finish it exactly when one late sweep would.
+    @Test("sweeps before the idle timeout do not delay or lose it")
+    func repeatedSweepsKeepTheIdleTimeout() throws {
+        var s = SegmentScript()
+        s.handshake()
+        s.client([.ack, .psh], seq: 1001, ack: 5001, length: 100)
+        s.server(.ack, seq: 5001, ack: 1101)
+        var tracker = ConnectionTracker()
+        var out: [Connection] = []
+        for (i, p) in s.packets.enumerated() {
+            tracker.process(p.summary, number: i + 1, time: p.time) { out.append($0) }
+        }
+        let second: Int64 = 1_000_000_000
+        for t in stride(from: Int64(10), through: 7490, by: 10) {
+            tracker.advance(to: s.now.advanced(byNanoseconds: t * second)) { out.append($0) }
+        }
+        #expect(out.isEmpty)
+        tracker.advance(to: s.now.advanced(byNanoseconds: 7501 * second)) { out.append($0) }
+        let c = try #require(out.first)
+        #expect(c.finishReason == .idle)
+    }
+
+    @Test("a connection swept while healthy, then retransmitting unanswered, gives up 300 s later")
+    func sweptThenGivesUp() throws {
+        var s = SegmentScript()
+        s.handshake()
+        s.client([.ack, .psh], seq: 1001, ack: 5001, length: 100)
+        s.server(.ack, seq: 5001, ack: 1101)
+        let healthy = s.packets.count
+        s.client([.ack, .psh], seq: 1101, ack: 5001, length: 100, after: 1000)
+        s.client([.ack, .psh], seq: 1101, ack: 5001, length: 100, after: 0.5)
+        var tracker = ConnectionTracker()
+        var out: [Connection] = []
+        let second: Int64 = 1_000_000_000
+        for (i, p) in s.packets.enumerated() {
+            if i == healthy {  // sweeps during the quiet part: the connection is found alive
+                for t in stride(from: Int64(100), through: 900, by: 100) {
+                    tracker.advance(to: s.packets[healthy - 1].time.advanced(byNanoseconds: t * second)) { out.append($0) }
+                }
+                #expect(out.isEmpty)
+            }
+            tracker.process(p.summary, number: i + 1, time: p.time) { out.append($0) }
+        }
+        tracker.advance(to: s.now.advanced(byNanoseconds: 299 * second)) { out.append($0) }
+        #expect(out.isEmpty)
+        tracker.advance(to: s.now.advanced(byNanoseconds: 301 * second)) { out.append($0) }
+        let c = try #require(out.first)
+        #expect(c.finishReason == .gaveUp)
+    }
 }
