@@ -108,14 +108,18 @@ public enum Analyzer {
         }
         var run = Run(options: options, captureIndex: captureIndex)
         var lastProgress = 0
+        // Progress every 65,536 packets, from the packet just tracked.
+        func reportProgress(number: Int, fileOffset: Int64) {
+            if let progress, number - lastProgress >= 65_536 {
+                lastProgress = number
+                progress(fileOffset, number)
+            }
+        }
         var failure: CaptureError? = nil
         if options.readAhead {
             let result = ReadAhead.forEachRecord(of: file, transform: { DecodedFrame($0) }) { frame in
                 run.consume(frame, report: &report, finished: finished)
-                if let progress, frame.number - lastProgress >= 65_536 {
-                    lastProgress = frame.number
-                    progress(frame.fileOffset, frame.number)
-                }
+                reportProgress(number: frame.number, fileOffset: frame.fileOffset)
             }
             failure = result.failure
             report.linkTypes = result.linkTypes
@@ -123,10 +127,7 @@ public enum Analyzer {
             do throws(CaptureError) {
                 try file.forEachPacket { packet in
                     run.consume(packet, report: &report, finished: finished)
-                    if let progress, packet.number - lastProgress >= 65_536 {
-                        lastProgress = packet.number
-                        progress(packet.fileOffset, packet.number)
-                    }
+                    reportProgress(number: packet.number, fileOffset: packet.fileOffset)
                     return .proceed
                 }
             } catch {
@@ -160,11 +161,7 @@ public struct DecodedFrame: Sendable {
         timestamp = packet.timestamp
         fileOffset = packet.fileOffset
         isSnapTruncated = packet.bytes.count < packet.wireLength
-        if let summary = PacketDecoder.fastTCP(linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength) {
-            decoded = .tcp(summary)  // plain Ethernet/IP/TCP, nearly every frame
-        } else {
-            decoded = PacketDecoder.decode(linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength)
-        }
+        decoded = PacketDecoder.decode(linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength)
     }
 }
 

@@ -176,7 +176,7 @@ public struct ConnectionTracker {
         let flags = packet.flags
         let isBareSYN = flags.contains(.syn) && !flags.contains(.ack) && !flags.contains(.rst)
         if slots[i].endingKnown && isBareSYN { return slots[i].finishReason }
-        if let reason = expiry(slot: i, now: time) { return reason }
+        if time.rawValue > notBefore[i], let reason = expiry(slot: i, now: time) { return reason }
         if slots[i].endingKnown { return nil }  // within its linger: a stray packet
         guard isBareSYN || slots[i].clientSide.state == .synSent else { return nil }
         let fromClient = slots[i].client == source
@@ -227,8 +227,9 @@ public struct ConnectionTracker {
             : Self.deadline(slots[i].end, plus: min(configuration.idleTimeout.rawValue, configuration.giveUpTimeout.rawValue))
     }
 
-    /// The exact time after which `expiry` stops being nil for slot `i`, as long as no packet arrives
-    /// (packets set `lowerBound` again): the mirror of `expiry`.
+    /// The time after which `expiry` stops being nil for slot `i`, as long as no packet arrives (packets
+    /// set `lowerBound` again): the linger after its ending, else the idle timeout after its last packet,
+    /// or the give-up timeout when a sender waits for an answer.
     mutating func exactDeadline(slot i: Int) -> Int64 {
         if slots[i].endingKnown {
             let linger = slots[i].clientSide.state == .reset || slots[i].serverSide.state == .reset
@@ -242,18 +243,13 @@ public struct ConnectionTracker {
 
     /// Why the connection in slot `i` is over by `now`, whatever comes next: its ending is known and the
     /// linger has passed (its own finish reason), it idled out, or a sender gave up; nil while it may
-    /// go on. Reads the slot in place (`let c = slots[i]` would copy and retain every connection).
-    /// `mutating` for the same reason as `splitReason`: `sweep` would otherwise copy the tracker per slot.
-    @inline(__always) mutating func expiry(slot i: Int, now: Timestamp) -> FinishReason? {
-        if slots[i].endingKnown {
-            let linger = slots[i].clientSide.state == .reset || slots[i].serverSide.state == .reset
-                ? configuration.resetLinger : configuration.closeLinger
-            return slots[i].endingKnownTime.nanoseconds(to: now) > linger.rawValue ? slots[i].finishReason : nil
-        }
-        let idle = slots[i].end.nanoseconds(to: now)
-        if idle > configuration.idleTimeout.rawValue { return .idle }
-        if idle > configuration.giveUpTimeout.rawValue && isWaitingForAnswer(slot: i) { return .gaveUp }
-        return nil
+    /// go on. Callers test `notBefore` first, so most packets and sweeps never get here.
+    /// `mutating` though it changes nothing: from `sweep` or `splitReason` a non-mutating call would get
+    /// a copy of the whole tracker; a mutating one borrows it in place.
+    mutating func expiry(slot i: Int, now: Timestamp) -> FinishReason? {
+        guard now.rawValue > exactDeadline(slot: i) else { return nil }
+        if slots[i].endingKnown { return slots[i].finishReason }
+        return slots[i].end.nanoseconds(to: now) > configuration.idleTimeout.rawValue ? .idle : .gaveUp
     }
 
     /// Whether the connection in slot `i` ended its traffic waiting for an answer: its SYN was never

@@ -237,7 +237,7 @@ extension ZeekState.Common {
     /// `ZeekStateFastPathTests` runs varied conversations through both paths and compares the states.
     ///
     /// `@inline(__always)` here and on the helpers `process` calls for every packet it sees. Swift 6.3's
-    /// `@inline(__always)` would force it (the optimizer weighs `@inline(__always)` against the callee's
+    /// `@inline(always)` would force it (the optimizer weighs `@inline(__always)` against the callee's
     /// size and declines some: about 4 M instructions of 544 M on the 20k benchmark capture), but the
     /// package builds with Swift 6.0 and later.
     @inline(__always)

@@ -188,7 +188,13 @@ public struct AppOutcome: Sendable, Hashable {
         case resetOrTimeout = "ECONNRESET or ETIMEDOUT"
 
         /// The Linux errno name and number.
-        public var linux: String {
+        public var linux: String { linuxText.description }
+
+        /// The Winsock name and code.
+        public var windows: String { windowsText.description }
+
+        /// `linux` as a `StaticString`, the one spelling (the JSON writer copies it without a `String`).
+        public var linuxText: StaticString {
             switch self {
             case .eof: "EOF (recv() returned 0)"
             case .connectionReset: "ECONNRESET (104)"
@@ -201,8 +207,8 @@ public struct AppOutcome: Sendable, Hashable {
             }
         }
 
-        /// The Winsock name and code.
-        public var windows: String {
+        /// `windows` as a `StaticString`.
+        public var windowsText: StaticString {
             switch self {
             case .eof: "EOF (recv() returned 0)"
             case .connectionReset: "WSAECONNRESET (10054)"

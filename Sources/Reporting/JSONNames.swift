@@ -86,36 +86,6 @@ extension FinishReason {
     }
 }
 
-extension AppOutcome.Result {
-    /// `linux`.
-    var jsonLinux: StaticString {
-        switch self {
-        case .eof: "EOF (recv() returned 0)"
-        case .connectionReset: "ECONNRESET (104)"
-        case .brokenPipe: "EPIPE (32) + SIGPIPE"
-        case .timedOut: "ETIMEDOUT (110)"
-        case .connectionRefused: "ECONNREFUSED (111)"
-        case .hostUnreachable: "EHOSTUNREACH (113)"
-        case .networkUnreachable: "ENETUNREACH (101)"
-        case .resetOrTimeout: "ECONNRESET (104) or ETIMEDOUT (110)"
-        }
-    }
-
-    /// `windows`.
-    var jsonWindows: StaticString {
-        switch self {
-        case .eof: "EOF (recv() returned 0)"
-        case .connectionReset: "WSAECONNRESET (10054)"
-        case .brokenPipe: "WSAECONNABORTED (10053)"
-        case .timedOut: "WSAETIMEDOUT (10060)"
-        case .connectionRefused: "WSAECONNREFUSED (10061)"
-        case .hostUnreachable: "WSAEHOSTUNREACH (10065)"
-        case .networkUnreachable: "WSAENETUNREACH (10051)"
-        case .resetOrTimeout: "WSAECONNRESET (10054) or WSAETIMEDOUT (10060)"
-        }
-    }
-}
-
 /// A string value of a `JSONConnectionSource`: a row holds `String`s, an analyzed connection gives
 /// the `StaticString` names above.
 protocol JSONText {

@@ -320,7 +320,7 @@ extension AnalyzedConnection: JSONConnectionSource {
     }
     func writeEvidenceWords(_ i: Int, into out: inout JSONWriter) { Words.evidence(verdict.reasons[i], connection, into: &out) }
     func appErrors(_ side: Role) -> (linux: StaticString, windows: StaticString)? {
-        (side == .client ? verdict.clientView : verdict.serverView).map { ($0.result.jsonLinux, $0.result.jsonWindows) }
+        (side == .client ? verdict.clientView : verdict.serverView).map { ($0.result.linuxText, $0.result.windowsText) }
     }
     func writeAppDetail(_ side: Role, into out: inout JSONWriter) {
         guard let outcome = side == .client ? verdict.clientView : verdict.serverView else { return }

@@ -19,16 +19,6 @@ struct JSONNamesTests {
         for f in reasons { #expect(f.jsonName.description == f.rawValue) }
     }
 
-    @Test("application errors")
-    func appErrors() {
-        let results: [AppOutcome.Result] = [.eof, .connectionReset, .brokenPipe, .timedOut, .connectionRefused,
-                                            .hostUnreachable, .networkUnreachable, .resetOrTimeout]
-        for r in results {
-            #expect(r.jsonLinux.description == r.linux)
-            #expect(r.jsonWindows.description == r.windows)
-        }
-    }
-
     @Test("names are written quoted, as string(_:) writes them")
     func writtenLikeStrings() {
         var a = JSONWriter(capacity: 8), b = JSONWriter(capacity: 8)
