@@ -86,18 +86,114 @@ extension Connection {
 
     /// Applies one packet sent by `role`.
     mutating func apply(_ p: TCPPacketSummary, from role: Role, number: Int, time: Timestamp, configuration: TrackerConfiguration) {
-        var role = role
-        let control = Control(p.flags)
-        // A bare SYN from the side we took for the server, before any SYN from the other: roles were guessed wrong.
-        if control == .syn && role == .server && rolesInferred && !clientSide.sawSYN && !serverSide.sawSYN {
-            flipRoles(packet: number, time: time)
-            roleEvidence = .syn
-            rolesInferred = false
-            role = .client
+        // The usual packet (an in-order ACK, with or without data, mid-conversation) takes a shorter path
+        // that leaves exactly the state the full one below leaves (FastPathTests compare them).
+        if p.flags.rawValue & Self.controlOrACK == TCPFlags.ack.rawValue && !endingKnown {
+            let usual = role == .client
+                ? Self.applyUsual(p, sender: &clientSide, peer: &serverSide, number: number, time: time)
+                : Self.applyUsual(p, sender: &serverSide, peer: &clientSide, number: number, time: time)
+            if usual != .notUsual {
+                noteConnectionWide(p, from: role, number: number, time: time, configuration: configuration)
+                zeek.observe(p, fromOriginator: role == .client, time: time)
+                if usual == .firstData {
+                    record(ConnectionEvent(kind: .firstData, packet: number, time: time, from: role,
+                                           value: Int64(p.payloadLength), sequenceNumber: p.sequenceNumber))
+                }
+                return
+            }
         }
-        let peerRole = role.peer
+        applyGeneral(p, from: role, number: number, time: time, configuration: configuration)
+    }
 
-        // Connection-wide bookkeeping.
+    static let controlOrACK = TCPFlags.syn.rawValue | TCPFlags.fin.rawValue | TCPFlags.rst.rawValue | TCPFlags.ack.rawValue
+
+    /// What `applyUsual` did.
+    enum UsualOutcome { case notUsual, applied, firstData }
+
+    /// The side updates of `applyGeneral` for the usual packet: an ACK without SYN, FIN or RST (the caller
+    /// checked the flags and that the ending is not known), from a side in `partial` or `established`
+    /// sending exactly its next sequence number, with a non-zero window and not leaving a zero window, to
+    /// a peer whose stream was seen, that sent no FIN, and that this ACK does not acknowledge beyond what
+    /// was seen. Such a packet is no retransmission, probe, gap or reordering, changes no state and can
+    /// record only the sender's first-data event (returned as `.firstData`, for the caller to record).
+    /// Anything else returns `.notUsual` and changes nothing.
+    @inline(__always)
+    static func applyUsual(_ p: TCPPacketSummary, sender: inout EndpointData, peer: inout EndpointData,
+                           number: Int, time: Timestamp) -> UsualOutcome {
+        guard sender.state == .established || sender.state == .partial, sender.hasBase,
+              p.sequenceNumber == sender.nextSequence, p.window != 0, !sender.inZeroWindow,
+              peer.hasBase, peer.finCount == 0 else { return .notUsual }
+        let ack = p.acknowledgmentNumber
+        let ackOffset = peer.offset(of: ack)
+        guard ackOffset <= peer.highestOffset else { return .notUsual }
+
+        // Sender's counters.
+        sender.packets &+= 1
+        sender.payloadBytes &+= UInt64(p.payloadLength)
+        if sender.firstPacket == 0 { sender.firstPacket = number }
+        sender.lastPacket = number
+        sender.lastTime = time
+        let ttl = p.ttl
+        if sender.packets == 1 { sender.ttlFirst = ttl }
+        if ttl < sender.ttlMin { sender.ttlMin = ttl }
+        if ttl > sender.ttlMax { sender.ttlMax = ttl }
+        sender.nonResetPackets &+= 1
+        if ttl < sender.nonResetTTLMin { sender.nonResetTTLMin = ttl }
+        if ttl > sender.nonResetTTLMax { sender.nonResetTTLMax = ttl }
+        sender.lastIPID = p.ipID
+
+        // Sequence space: the segment starts at the highest offset, so it only extends it.
+        let length = Int64(p.payloadLength)
+        let dataEnd = sender.highestOffset + length
+        if length > 0 {
+            sender.highestOffset = dataEnd
+            sender.nextSequence = sender.base.advanced(by: UInt32(truncatingIfNeeded: dataEnd))
+        }
+        let bytes = dataEnd - (sender.sawSYN ? 1 : 0)
+        if bytes > 0 && UInt64(bytes) > sender.streamBytes { sender.streamBytes = UInt64(bytes) }
+
+        // Acknowledgment of the peer's stream (`noteAck`).
+        let scaledWindow = UInt64(p.window) << UInt64(sender.windowScaleInUse)
+        if sender.hasAck && length == 0 && ack == sender.lastAck && peer.nextSequence.distance(to: ack) < 0
+            && scaledWindow == sender.lastAckWindow {
+            sender.duplicateAcks += 1
+        }
+        if !sender.hasAck || sender.lastAck.distance(to: ack) > 0 {
+            sender.lastAck = ack
+            sender.hasAck = true
+        }
+        sender.lastAckWindow = scaledWindow
+        let acked = ackOffset - (peer.sawSYN ? 1 : 0)
+        if acked > 0 && UInt64(acked) > sender.acknowledgedPeerBytes { sender.acknowledgedPeerBytes = UInt64(acked) }
+        if !peer.episodes.isEmpty {
+            for i in peer.episodes.indices where !peer.episodes[i].wasAcknowledged
+                && peer.episodes[i].sequenceNumber.distance(to: ack) > 0 {
+                peer.episodes[i].wasAcknowledged = true
+            }
+        }
+
+        // Window (`noteWindow`): not zero, and the sender was not in a zero window.
+        sender.windowLast = scaledWindow
+        if scaledWindow > sender.windowMax { sender.windowMax = scaledWindow }
+        if scaledWindow < sender.windowMinAfterHandshake { sender.windowMinAfterHandshake = scaledWindow }
+
+        // Data bookkeeping: in order, so not a retransmission; the peer sent no FIN and the sender is open.
+        guard length > 0 else { return .applied }
+        sender.dataPackets &+= 1
+        let isFirstData = sender.lastDataPacket == 0
+        sender.lastDataPacket = number
+        sender.lastDataTime = time
+        sender.receivedSinceLastSend = 0
+        sender.firstUnansweredPacket = 0
+        if peer.firstUnansweredPacket == 0 { peer.firstUnansweredPacket = number }
+        peer.receivedSinceLastSend &+= UInt64(length)
+        return isFirstData ? .firstData : .applied
+    }
+
+    /// The connection-wide bookkeeping of every packet.
+    @inline(__always)
+    mutating func noteConnectionWide(_ p: TCPPacketSummary, from role: Role, number: Int, time: Timestamp,
+                                     configuration: TrackerConfiguration) {
         let gap = end.nanoseconds(to: time)
         if gap > longestIdleNanoseconds && lastPacket != 0 && number != firstPacket {
             longestIdleNanoseconds = gap
@@ -111,6 +207,22 @@ extension Connection {
                                       acknowledgmentNumber: p.acknowledgmentNumber, payloadLength: p.payloadLength,
                                       window: p.window, ttl: p.ttl))
         }
+    }
+
+    /// Applies any packet sent by `role`: the full state machine.
+    mutating func applyGeneral(_ p: TCPPacketSummary, from role: Role, number: Int, time: Timestamp, configuration: TrackerConfiguration) {
+        var role = role
+        let control = Control(p.flags)
+        // A bare SYN from the side we took for the server, before any SYN from the other: roles were guessed wrong.
+        if control == .syn && role == .server && rolesInferred && !clientSide.sawSYN && !serverSide.sawSYN {
+            flipRoles(packet: number, time: time)
+            roleEvidence = .syn
+            rolesInferred = false
+            role = .client
+        }
+        let peerRole = role.peer
+
+        noteConnectionWide(p, from: role, number: number, time: time, configuration: configuration)
         zeek.observe(p, fromOriginator: role == .client, time: time)
 
         // Sender's counters.

@@ -1,0 +1,91 @@
+@testable import ConnectionTracking
+import TestSupport
+import Testing
+import WireFormat
+
+// `Connection.apply` takes a fast path (`applyUsual`) for the usual packet, an in-order ACK with or
+// without data between open sides. It must leave exactly the state the full state machine
+// (`applyGeneral`) leaves. These tests run random but plausible conversations through both and compare
+// the whole connection (both sides, events, episodes, ladder rows, Zeek model) after every packet.
+
+@Suite("Connection: fast path and full state machine agree")
+struct ConnectionFastPathTests {
+    /// A conversation from `Conversations.random` with what it leaves out varied too: time passing
+    /// unevenly, TTLs and IP IDs that change, window scaling offered on some SYNs.
+    private static func conversation(seed: UInt64) -> [(TCPPacketSummary, fromOriginator: Bool, time: Timestamp)] {
+        var random = SeededRandom(seed: seed &* 7919)
+        var time = Timestamp(seconds: 1_800_000_000, nanoseconds: 0)
+        return Conversations.random(seed: seed, count: Int(seed % 60) + 4).map { packet, fromOriginator in
+            var p = packet
+            p.ttl = [64, 64, 64, 63, 128, 1][Int.random(in: 0..<6, using: &random)]
+            p.ipID = UInt16.random(in: 0...UInt16.max, using: &random)
+            if p.flags.contains(.syn) && Bool.random(using: &random) {
+                p.options.windowScale = UInt8.random(in: 0...15, using: &random)
+            }
+            time = time.advanced(byNanoseconds: Int64.random(in: 0...2_000_000_000, using: &random))
+            return (p, fromOriginator, time)
+        }
+    }
+
+    @Test("random conversations leave the same connection after every packet, fast path or not")
+    func fastPathMatchesFullStateMachine() throws {
+        var usualPackets = 0, otherPackets = 0
+        for seed in UInt64(1)...400 {
+            let conversation = Self.conversation(seed: seed)
+            var configuration = TrackerConfiguration()
+            configuration.recordsLadder = seed % 2 == 0
+            let (first, _, firstTime) = try #require(conversation.first)
+            let source = Endpoint(ip: first.source, port: first.sourcePort)
+            let destination = Endpoint(ip: first.destination, port: first.destinationPort)
+            var fast = Connection.starting(with: first, source: source, destination: destination, id: 1, number: 1,
+                                           time: firstTime)
+            var full = fast
+            for (index, (p, _, time)) in conversation.enumerated() {
+                let number = index + 1
+                let sender = Endpoint(ip: p.source, port: p.sourcePort)
+                let role: Role = fast.client == sender ? .client : .server
+                // Whether the fast path takes this packet (on a copy: it changes nothing when it declines).
+                var probe = fast
+                let usual = p.flags.rawValue & Connection.controlOrACK == TCPFlags.ack.rawValue && !probe.endingKnown
+                    && (role == .client
+                        ? Connection.applyUsual(p, sender: &probe.clientSide, peer: &probe.serverSide, number: number, time: time)
+                        : Connection.applyUsual(p, sender: &probe.serverSide, peer: &probe.clientSide, number: number, time: time))
+                        != .notUsual
+                if usual { usualPackets += 1 } else { otherPackets += 1 }
+
+                fast.apply(p, from: role, number: number, time: time, configuration: configuration)
+                full.applyGeneral(p, from: full.client == sender ? .client : .server, number: number, time: time,
+                                  configuration: configuration)
+                // Both apply the same full state machine to other packets, so a difference can only start at
+                // a usual one, and the whole state shows it there.
+                guard usual || number == conversation.count else { continue }
+                let same = String(describing: fast) == String(describing: full)
+                #expect(same, "seed \(seed), packet \(number) (\(p.flags), usual: \(usual)):\n\(fast)\n\(full)")
+                if !same { return }
+            }
+        }
+        // Both paths must have been exercised for the comparison to mean anything.
+        #expect(usualPackets > 2_000 && otherPackets > 5_000, "usual \(usualPackets), other \(otherPackets)")
+    }
+
+    @Test("the fast path records first data once per side and counts duplicate ACKs")
+    func fastPathEvents() throws {
+        var s = SegmentScript()
+        s.handshake(client: 1000, server: 5000)
+        s.client([.ack, .psh], seq: 1001, ack: 5001, length: 100)
+        s.client([.ack, .psh], seq: 1101, ack: 5001, length: 100)
+        s.server(.ack, seq: 5001, ack: 1101)
+        s.server(.ack, seq: 5001, ack: 1101)  // the same ACK again, below the client's next: a duplicate
+        s.server([.ack, .psh], seq: 5001, ack: 1201, length: 50)
+        s.client(.ack, seq: 1201, ack: 5051)
+        let c = try #require(s.run().first)
+        let firstData = c.events.filter { $0.kind == .firstData }
+        #expect(firstData.map(\.packet) == [4, 8])
+        #expect(firstData.map(\.from) == [.client, .server])
+        #expect(c.serverSide.duplicateAcks == 1 && c.clientSide.duplicateAcks == 0)
+        #expect(c.clientSide.streamBytes == 200 && c.serverSide.streamBytes == 50)
+        #expect(c.clientSide.acknowledgedPeerBytes == 50 && c.serverSide.acknowledgedPeerBytes == 200)
+        #expect(c.serverSide.receivedSinceLastSend == 0 && c.clientSide.receivedSinceLastSend == 50)
+        #expect(c.clientSide.state == .established && c.serverSide.state == .established && !c.endingKnown)
+    }
+}
