@@ -95,9 +95,20 @@ extension Connection {
             if usual != .notUsual {
                 noteConnectionWide(p, from: role, number: number, time: time, configuration: configuration)
                 zeek.observe(p, fromOriginator: role == .client, time: time)
-                if usual == .firstData {
+                switch usual {
+                case .firstData:
                     record(ConnectionEvent(kind: .firstData, packet: number, time: time, from: role,
                                            value: Int64(p.payloadLength), sequenceNumber: p.sequenceNumber))
+                case .finAcknowledged:
+                    record(ConnectionEvent(kind: .finAcknowledged, packet: number, time: time, from: role,
+                                           acknowledgmentNumber: p.acknowledgmentNumber))
+                    // As at the end of `transition`: both sides closed and both FINs acknowledged.
+                    if clientSide.state == .closed && serverSide.state == .closed
+                        && clientSide.finAcknowledged && serverSide.finAcknowledged {
+                        markEndingKnown(time)
+                    }
+                case .applied, .notUsual:
+                    break
                 }
                 return
             }
@@ -107,22 +118,24 @@ extension Connection {
 
     static let controlOrACK = TCPFlags.syn.rawValue | TCPFlags.fin.rawValue | TCPFlags.rst.rawValue | TCPFlags.ack.rawValue
 
-    /// What `applyUsual` did.
-    enum UsualOutcome { case notUsual, applied, firstData }
+    /// What `applyUsual` did, and the one event the caller then records.
+    enum UsualOutcome { case notUsual, applied, firstData, finAcknowledged }
 
     /// The side updates of `applyGeneral` for the usual packet: an ACK without SYN, FIN or RST (the caller
-    /// checked the flags and that the ending is not known), from a side in `partial` or `established`
-    /// sending exactly its next sequence number, with a non-zero window and not leaving a zero window, to
-    /// a peer whose stream was seen, that sent no FIN, and that this ACK does not acknowledge beyond what
-    /// was seen. Such a packet is no retransmission, probe, gap or reordering, changes no state and can
-    /// record only the sender's first-data event (returned as `.firstData`, for the caller to record).
-    /// Anything else returns `.notUsual` and changes nothing.
+    /// checked the flags and that the ending is not known) sending exactly the sender's next sequence
+    /// number, with a non-zero window and not leaving a zero window, to a peer whose stream was seen and
+    /// that this ACK does not acknowledge beyond what was seen; from a side in `partial` or `established`,
+    /// or without data from a side that closed (its last ACK); with data only to a peer that sent no FIN.
+    /// Such a packet is no retransmission, probe, gap or reordering and changes no side's state; it can
+    /// record only the sender's first data (`.firstData`) or the acknowledgment of the peer's FIN
+    /// (`.finAcknowledged`), which the caller records. Anything else returns `.notUsual` and changes nothing.
     @inline(__always)
     static func applyUsual(_ p: TCPPacketSummary, sender: inout EndpointData, peer: inout EndpointData,
                            number: Int, time: Timestamp) -> UsualOutcome {
-        guard sender.state == .established || sender.state == .partial, sender.hasBase,
-              p.sequenceNumber == sender.nextSequence, p.window != 0, !sender.inZeroWindow,
-              peer.hasBase, peer.finCount == 0 else { return .notUsual }
+        guard sender.state == .established || sender.state == .partial
+                || (sender.state == .closed && p.payloadLength == 0),
+              sender.hasBase, p.sequenceNumber == sender.nextSequence, p.window != 0, !sender.inZeroWindow,
+              peer.hasBase, peer.finCount == 0 || p.payloadLength == 0 else { return .notUsual }
         let ack = p.acknowledgmentNumber
         let ackOffset = peer.offset(of: ack)
         guard ackOffset <= peer.highestOffset else { return .notUsual }
@@ -165,6 +178,9 @@ extension Connection {
         sender.lastAckWindow = scaledWindow
         let acked = ackOffset - (peer.sawSYN ? 1 : 0)
         if acked > 0 && UInt64(acked) > sender.acknowledgedPeerBytes { sender.acknowledgedPeerBytes = UInt64(acked) }
+        let acknowledgesFIN = peer.finCount > 0 && !peer.finAcknowledged
+            && peer.finSequence.advanced(by: 1).distance(to: ack) >= 0
+        if acknowledgesFIN { peer.finAcknowledged = true }
         if !peer.episodes.isEmpty {
             for i in peer.episodes.indices where !peer.episodes[i].wasAcknowledged
                 && peer.episodes[i].sequenceNumber.distance(to: ack) > 0 {
@@ -177,8 +193,9 @@ extension Connection {
         if scaledWindow > sender.windowMax { sender.windowMax = scaledWindow }
         if scaledWindow < sender.windowMinAfterHandshake { sender.windowMinAfterHandshake = scaledWindow }
 
-        // Data bookkeeping: in order, so not a retransmission; the peer sent no FIN and the sender is open.
-        guard length > 0 else { return .applied }
+        // Data bookkeeping: in order, so not a retransmission; with data the peer sent no FIN and the
+        // sender is open.
+        guard length > 0 else { return acknowledgesFIN ? .finAcknowledged : .applied }
         sender.dataPackets &+= 1
         let isFirstData = sender.lastDataPacket == 0
         sender.lastDataPacket = number

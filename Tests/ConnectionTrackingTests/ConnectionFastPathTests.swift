@@ -88,4 +88,22 @@ struct ConnectionFastPathTests {
         #expect(c.serverSide.receivedSinceLastSend == 0 && c.clientSide.receivedSinceLastSend == 50)
         #expect(c.clientSide.state == .established && c.serverSide.state == .established && !c.endingKnown)
     }
+
+    @Test("the fast path acknowledges FINs and completes a graceful close")
+    func fastPathClose() throws {
+        var s = SegmentScript()
+        s.handshake(client: 1000, server: 5000)
+        s.client([.ack, .psh], seq: 1001, ack: 5001, length: 100)
+        s.server(.ack, seq: 5001, ack: 1101)
+        s.client([.fin, .ack], seq: 1101, ack: 5001)
+        s.server(.ack, seq: 5001, ack: 1102)  // the client's FIN acknowledged: usual
+        s.server([.fin, .ack], seq: 5001, ack: 1102)
+        s.client(.ack, seq: 1102, ack: 5002)  // the last ACK, from a closed side: usual, and the ending is known
+        let c = try #require(s.run().first)
+        let acknowledged = c.events.filter { $0.kind == .finAcknowledged }
+        #expect(acknowledged.map(\.packet) == [7, 9])
+        #expect(acknowledged.map(\.from) == [.server, .client])
+        #expect(c.clientSide.finAcknowledged && c.serverSide.finAcknowledged)
+        #expect(c.endingKnown && c.endingKnownTime == c.end && c.finishReason == .closed)
+    }
 }
