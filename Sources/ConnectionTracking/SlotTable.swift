@@ -14,13 +14,13 @@ struct SlotTable {
         @inline(__always) _modify { yield &pages[i &>> Self.pageShift][i & (Self.pageSize - 1)] }
     }
 
-    /// Moves the connection in slot `i` out, leaving `vacant` in its place: one move and one
+    /// Moves the connection in slot `i` out, leaving a vacant one in its place: one move and one
     /// initialisation, where `swap` with a local would copy the 1.4 KB record three times.
-    mutating func take(_ i: Int, leaving vacant: Connection) -> Connection {
+    mutating func take(_ i: Int) -> Connection {
         pages[i &>> Self.pageShift].withUnsafeMutableBufferPointer { page in
             let slot = page.baseAddress! + (i & (Self.pageSize - 1))
             let connection = slot.move()
-            slot.initialize(to: vacant)
+            slot.initialize(to: .vacant)
             return connection
         }
     }
