@@ -107,6 +107,8 @@ extension Connection {
                         && clientSide.finAcknowledged && serverSide.finAcknowledged {
                         markEndingKnown(time)
                     }
+                case .completesHandshake:
+                    completeHandshake(from: role, number: number, time: time)  // as `transition` does
                 case .applied, .notUsual:
                     break
                 }
@@ -118,22 +120,26 @@ extension Connection {
 
     static let controlOrACK = TCPFlags.syn.rawValue | TCPFlags.fin.rawValue | TCPFlags.rst.rawValue | TCPFlags.ack.rawValue
 
-    /// What `applyUsual` did, and the one event the caller then records.
-    enum UsualOutcome { case notUsual, applied, firstData, finAcknowledged }
+    /// What `applyUsual` did, and what the caller then records or completes.
+    enum UsualOutcome { case notUsual, applied, firstData, finAcknowledged, completesHandshake }
 
     /// The side updates of `applyGeneral` for the usual packet: an ACK without SYN, FIN or RST (the caller
     /// checked the flags and that the ending is not known) sending exactly the sender's next sequence
     /// number, with a non-zero window and not leaving a zero window, to a peer whose stream was seen and
     /// that this ACK does not acknowledge beyond what was seen; from a side in `partial` or `established`,
-    /// or without data from a side that closed (its last ACK); with data only to a peer that sent no FIN.
+    /// or without data from a side that closed (its last ACK) or from a client whose ACK completes the
+    /// handshake (its SYN sent, the peer's SYN-ACK seen, no FIN); with data only to a peer that sent no FIN.
     /// Such a packet is no retransmission, probe, gap or reordering and changes no side's state; it can
     /// record only the sender's first data (`.firstData`) or the acknowledgment of the peer's FIN
-    /// (`.finAcknowledged`), which the caller records. Anything else returns `.notUsual` and changes nothing.
+    /// (`.finAcknowledged`), which the caller records, or complete the handshake (`.completesHandshake`:
+    /// the caller records it and changes the states). Anything else returns `.notUsual` and changes nothing.
     @inline(__always)
     static func applyUsual(_ p: TCPPacketSummary, sender: inout EndpointData, peer: inout EndpointData,
                            number: Int, time: Timestamp) -> UsualOutcome {
+        let completesHandshake = sender.state == .synSent && p.payloadLength == 0 && peer.finCount == 0
+            && (peer.state == .synAckSent || peer.state == .established)
         guard sender.state == .established || sender.state == .partial
-                || (sender.state == .closed && p.payloadLength == 0),
+                || (sender.state == .closed && p.payloadLength == 0) || completesHandshake,
               sender.hasBase, p.sequenceNumber == sender.nextSequence, p.window != 0, !sender.inZeroWindow,
               peer.hasBase, peer.finCount == 0 || p.payloadLength == 0 else { return .notUsual }
         let ack = p.acknowledgmentNumber
@@ -195,7 +201,9 @@ extension Connection {
 
         // Data bookkeeping: in order, so not a retransmission; with data the peer sent no FIN and the
         // sender is open.
-        guard length > 0 else { return acknowledgesFIN ? .finAcknowledged : .applied }
+        guard length > 0 else {
+            return completesHandshake ? .completesHandshake : acknowledgesFIN ? .finAcknowledged : .applied
+        }
         sender.dataPackets &+= 1
         let isFirstData = sender.lastDataPacket == 0
         sender.lastDataPacket = number

@@ -68,7 +68,7 @@ struct ConnectionFastPathTests {
         #expect(usualPackets > 2_000 && otherPackets > 5_000, "usual \(usualPackets), other \(otherPackets)")
     }
 
-    @Test("the fast path records first data once per side and counts duplicate ACKs")
+    @Test("the fast path completes the handshake, records first data once per side, counts duplicate ACKs")
     func fastPathEvents() throws {
         var s = SegmentScript()
         s.handshake(client: 1000, server: 5000)
@@ -87,6 +87,8 @@ struct ConnectionFastPathTests {
         #expect(c.clientSide.acknowledgedPeerBytes == 50 && c.serverSide.acknowledgedPeerBytes == 200)
         #expect(c.serverSide.receivedSinceLastSend == 0 && c.clientSide.receivedSinceLastSend == 50)
         #expect(c.clientSide.state == .established && c.serverSide.state == .established && !c.endingKnown)
+        // The handshake's ACK takes the fast path too.
+        #expect(c.handshakeAckPacket == 3 && c.events.filter { $0.kind == .handshakeCompleted }.map(\.packet) == [3])
     }
 
     @Test("the fast path acknowledges FINs and completes a graceful close")
