@@ -50,7 +50,10 @@ public struct DiagnosisRule: Sendable {
 
     init(_ kind: Kind) { self.kind = kind }
 
-    func apply(_ c: Connection, _ ctx: CaptureContext) -> Verdict? {
+    /// `ending` is `Rules.endingReset(c)`, found once per connection: the rules that need an ending
+    /// RST are not called without one (their first condition), the others that look at it are given it.
+    @inline(__always)
+    func apply(_ c: Connection, _ ctx: CaptureContext, ending: Rules.EndingReset?) -> Verdict? {
         switch kind {
         case .oneDirectionOnly: Rules.oneDirectionOnly(c, ctx)
         case .refused: Rules.refused(c, ctx)
@@ -59,17 +62,17 @@ public struct DiagnosisRule: Sendable {
         case .listenOverflow: Rules.listenOverflow(c, ctx)
         case .dataAfterClose: Rules.dataAfterClose(c, ctx)
         case .keepaliveTimeout: Rules.keepaliveTimeout(c, ctx)
-        case .idleTimeout: Rules.idleTimeout(c, ctx)
+        case .idleTimeout: Rules.idleTimeout(c, ctx, ending)
         case .retransmissionTimeout: Rules.retransmissionTimeout(c, ctx)
-        case .middleboxReset: Rules.middleboxReset(c, ctx)
-        case .resetAfterGracefulClose: Rules.resetAfterGracefulClose(c, ctx)
-        case .peerLostState: Rules.peerLostState(c, ctx)
-        case .unreadDataOnClose: Rules.unreadDataOnClose(c, ctx)
-        case .abortiveClose: Rules.abortiveClose(c, ctx)
+        case .middleboxReset: if let ending { Rules.middleboxReset(c, ctx, ending) } else { nil }
+        case .resetAfterGracefulClose: if let ending { Rules.resetAfterGracefulClose(c, ctx, ending) } else { nil }
+        case .peerLostState: if let ending { Rules.peerLostState(c, ctx, ending) } else { nil }
+        case .unreadDataOnClose: if let ending { Rules.unreadDataOnClose(c, ctx, ending) } else { nil }
+        case .abortiveClose: if let ending { Rules.abortiveClose(c, ctx, ending) } else { nil }
         case .gracefulClose: Rules.gracefulClose(c, ctx)
         case .zeroWindowStall: Rules.zeroWindowStall(c, ctx)
         case .stillOpen: Rules.stillOpen(c, ctx)
-        case .unknown: Rules.unknown(c, ctx)
+        case .unknown: Rules.unknown(c, ctx, ending)
         }
     }
 }
@@ -99,8 +102,9 @@ public enum Diagnoser {
 
     /// Diagnoses a finished connection. Never fails: the last rule always answers.
     public static func diagnose(_ connection: Connection, context: CaptureContext) -> Verdict {
+        let ending = Rules.endingReset(connection)
         for rule in rules {
-            guard case .some(var verdict) = rule.apply(connection, context) else { continue }
+            guard var verdict = rule.apply(connection, context, ending: ending) else { continue }
             verdict.rule = rule.name
             verdict.zeekConnState = connection.zeek.connState
             verdict.zeekHistory = connection.zeek.historyString

@@ -5,8 +5,13 @@ import WireFormat
 enum Rules {
     // MARK: - Shared facts
 
-    /// The RST that ended the connection: the first in-window RST, with its sender.
-    static func endingReset(_ c: Connection) -> (role: Role, record: ResetRecord)? {
+    /// The RST that ended the connection, with its sender.
+    typealias EndingReset = (role: Role, record: ResetRecord)
+
+    /// The RST that ended the connection: the first in-window RST, with its sender. Seven rules ask;
+    /// `Diagnoser.diagnose` finds it once and hands it to them (the rules that need one are not called
+    /// without it).
+    static func endingReset(_ c: Connection) -> EndingReset? {
         var best: (role: Role, record: ResetRecord)?
         for role in [Role.client, .server] {
             guard let r = c[role].resets.first(where: { !$0.isOutOfWindow }) else { continue }
@@ -287,8 +292,8 @@ enum Rules {
     }
 
     /// A RST whose TTL does not match its claimed sender's other packets, or RSTs toward both ends at once.
-    static func middleboxReset(_ c: Connection, _ ctx: CaptureContext) -> Verdict? {
-        guard let (role, r) = endingReset(c) else { return nil }
+    static func middleboxReset(_ c: Connection, _ ctx: CaptureContext, _ ending: EndingReset) -> Verdict? {
+        let (role, r) = ending
         var reasons: [Reason] = []
         if let usual = usualTTL(c, role), usual != r.ttl {
             reasons.append(.ttlMismatch(packet: r.packet, time: r.time, claimed: Party(role), resetTTL: r.ttl, usualTTL: usual))
@@ -310,7 +315,7 @@ enum Rules {
 
     /// A long silence, then the segment that broke it was answered by a RST or never answered at all:
     /// state expired somewhere (NAT, firewall or load-balancer idle timer, or the peer).
-    static func idleTimeout(_ c: Connection, _ ctx: CaptureContext) -> Verdict? {
+    static func idleTimeout(_ c: Connection, _ ctx: CaptureContext, _ ending: EndingReset?) -> Verdict? {
         guard c.longestIdleEndPacket > 0 else { return nil }
         let gap = c.longestIdleNanoseconds
         let rtt = c.handshakeRTTNanoseconds ?? 1_000_000
@@ -322,7 +327,7 @@ enum Rules {
                 && (active.overflow || gap >= active.partialValue))
         else { return nil }
         guard c.clientSide.finCount == 0, c.serverSide.finCount == 0 else { return nil }
-        if let (role, r) = endingReset(c) {
+        if let (role, r) = ending {
             // The RST must answer the segment (from the other side) that broke the silence, not break it
             // itself nor come long after it.
             guard r.packet > c.longestIdleEndPacket, r.packet - c.longestIdleEndPacket <= 3,
@@ -356,8 +361,9 @@ enum Rules {
     }
 
     /// Both FINs, then a RST: a graceful close with an abortive tail.
-    static func resetAfterGracefulClose(_ c: Connection, _ ctx: CaptureContext) -> Verdict? {
-        guard let (role, r) = endingReset(c), c[role].finCount > 0, c[role].finPacket < r.packet,
+    static func resetAfterGracefulClose(_ c: Connection, _ ctx: CaptureContext, _ ending: EndingReset) -> Verdict? {
+        let (role, r) = ending
+        guard c[role].finCount > 0, c[role].finPacket < r.packet,
               c[role.peer].dataAfterPeerFIN == 0 else { return nil }
         let closer = firstCloser(c) ?? role
         var reasons = finReasons(c)
@@ -371,8 +377,9 @@ enum Rules {
 
     /// A RST without ACK answering the peer's segment (seq = the peer's ACK number): the sender had no
     /// socket for this connection any more.
-    static func peerLostState(_ c: Connection, _ ctx: CaptureContext) -> Verdict? {
-        guard let (role, r) = endingReset(c), !r.hasACK, c[role].finCount == 0 else { return nil }
+    static func peerLostState(_ c: Connection, _ ctx: CaptureContext, _ ending: EndingReset) -> Verdict? {
+        let (role, r) = ending
+        guard !r.hasACK, c[role].finCount == 0 else { return nil }
         let rel = relation(r)
         guard rel == .peerAck || rel == .both || (rel == .other && c[role].packets == 1) else { return nil }
         guard c[role].packets > 1 || c[role.peer].packets > 0 else { return nil }
@@ -392,8 +399,9 @@ enum Rules {
     /// it, a RST+ACK at close from a side that had received data is still most likely unread data
     /// (Linux's window keeps growing while a few KB sit unread, so small amounts leave no mark), but
     /// an abort (SO_LINGER {on, 0}) looks the same: low confidence, and the alternative is named.
-    static func unreadDataOnClose(_ c: Connection, _ ctx: CaptureContext) -> Verdict? {
-        guard let (role, r) = endingReset(c), r.hasACK, c[role].finCount == 0 else { return nil }
+    static func unreadDataOnClose(_ c: Connection, _ ctx: CaptureContext, _ ending: EndingReset) -> Verdict? {
+        let (role, r) = ending
+        guard r.hasACK, c[role].finCount == 0 else { return nil }
         let rel = relation(r)
         guard rel == .senderNext || rel == .both else { return nil }
         let me = c[role]
@@ -417,8 +425,8 @@ enum Rules {
     }
 
     /// RST+ACK with nothing unread: SO_LINGER {on, 0}, a proxy dropping the connection, an abort.
-    static func abortiveClose(_ c: Connection, _ ctx: CaptureContext) -> Verdict? {
-        guard let (role, r) = endingReset(c) else { return nil }
+    static func abortiveClose(_ c: Connection, _ ctx: CaptureContext, _ ending: EndingReset) -> Verdict? {
+        let (role, r) = ending
         var reasons: [Reason] = [resetReason(role, r, c)]
         let me = c[role]
         if me.windowMax > 0 && me.windowLast >= me.windowMax {
@@ -500,8 +508,8 @@ enum Rules {
                        c.finishReason == .endOfInput ? .high : .medium, reasons)
     }
 
-    static func unknown(_ c: Connection, _ ctx: CaptureContext) -> Verdict? {
-        let reset = endingReset(c)
+    static func unknown(_ c: Connection, _ ctx: CaptureContext, _ ending: EndingReset?) -> Verdict? {
+        let reset = ending
         var reasons: [Reason] = []
         if let (role, r) = reset { reasons.append(resetReason(role, r, c)) }
         reasons += finReasons(c)

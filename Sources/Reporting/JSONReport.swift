@@ -101,50 +101,31 @@ public struct JSONReport {
     /// One connection object as bytes, from a row or straight from the analyzed connection: the one
     /// place that says which keys a connection has and in which order.
     static func write(_ r: some JSONConnectionSource, into out: inout JSONWriter) {
-        out.raw("{\"id\": ")
-        out.int(r.id)
-        out.raw(", \"capture\": ")
-        out.int(r.captureIndex)
-        out.raw(", \"client\": {\"ip\": ")
-        r.writeAddress(.client, into: &out)
-        out.raw(", \"port\": ")
-        out.int(r.port(.client))
-        out.raw("}, \"server\": {\"ip\": ")
-        r.writeAddress(.server, into: &out)
-        out.raw(", \"port\": ")
-        out.int(r.port(.server))
+        // Each key is written with its value (`after:`): one capacity check for the pair.
+        out.int(r.id, after: "{\"id\": ")
+        out.int(r.captureIndex, after: ", \"capture\": ")
+        r.writeAddress(.client, after: ", \"client\": {\"ip\": ", into: &out)
+        out.int(r.port(.client), after: ", \"port\": ")
+        r.writeAddress(.server, after: "}, \"server\": {\"ip\": ", into: &out)
+        out.int(r.port(.server), after: ", \"port\": ")
         out.raw("}, \"roles_inferred\": ")
         out.bool(r.rolesInferred)
-        out.raw(", \"first_packet\": ")
-        out.int(r.firstPacket)
-        out.raw(", \"last_packet\": ")
-        out.int(r.lastPacket)
-        out.raw(", \"start\": ")
-        out.timestamp(r.startTime)
-        out.raw(", \"end\": ")
-        out.timestamp(r.endTime)
-        out.raw(", \"duration_s\": ")
-        out.fixedSeconds(nanoseconds: r.durationNanoseconds)
-        out.raw(", \"packets\": {\"client\": ")
-        out.int(r.packetsClient)
-        out.raw(", \"server\": ")
-        out.int(r.packetsServer)
-        out.raw("}, \"payload_bytes\": {\"client\": ")
-        out.int(r.bytesClient)
-        out.raw(", \"server\": ")
-        out.int(r.bytesServer)
+        out.int(r.firstPacket, after: ", \"first_packet\": ")
+        out.int(r.lastPacket, after: ", \"last_packet\": ")
+        out.timestamp(r.startTime, after: ", \"start\": ")
+        out.timestamp(r.endTime, after: ", \"end\": ")
+        out.fixedSeconds(nanoseconds: r.durationNanoseconds, after: ", \"duration_s\": ")
+        out.int(r.packetsClient, after: ", \"packets\": {\"client\": ")
+        out.int(r.packetsServer, after: ", \"server\": ")
+        out.int(r.bytesClient, after: "}, \"payload_bytes\": {\"client\": ")
+        out.int(r.bytesServer, after: ", \"server\": ")
         out.raw("}, \"handshake\": ")
         r.handshake.writeQuoted(into: &out)
-        out.raw(", \"ending\": ")
-        out.name(r.ending.jsonName)
-        out.raw(", \"closed_by\": ")
-        out.nameOrNull(r.closedBy?.jsonName)
-        out.raw(", \"reset_by\": ")
-        out.nameOrNull(r.resetBy?.jsonName)
-        out.raw(", \"cause\": ")
-        out.name(r.cause.jsonName)
-        out.raw(", \"confidence\": ")
-        out.name(r.confidence.jsonName)
+        out.name(r.ending.jsonName, after: ", \"ending\": ")
+        out.nameOrNull(r.closedBy?.jsonName, after: ", \"closed_by\": ")
+        out.nameOrNull(r.resetBy?.jsonName, after: ", \"reset_by\": ")
+        out.name(r.cause.jsonName, after: ", \"cause\": ")
+        out.name(r.confidence.jsonName, after: ", \"confidence\": ")
         // Words are escaped straight into the open JSON string (a closure here would copy `r`).
         out.raw(", \"explanation\": \"")
         r.writeExplanation(into: &out)
@@ -154,10 +135,8 @@ public struct JSONReport {
         for i in 0..<r.evidenceCount {
             if i > 0 { out.raw(", ") }
             let e = r.evidence(i)
-            out.raw("{\"packet\": ")
-            out.int(e.packet)
-            out.raw(", \"time\": ")
-            out.timestamp(e.time)
+            out.int(e.packet, after: "{\"packet\": ")
+            out.timestamp(e.time, after: ", \"time\": ")
             out.raw(", \"from\": ")
             if let from = e.from { from.writeQuoted(into: &out) } else { out.raw("null") }
             out.raw(", \"what\": \"")
@@ -179,12 +158,9 @@ public struct JSONReport {
         r.finishReason.writeQuoted(into: &out)
         out.raw(", \"rtt_ms\": ")
         if let rtt = r.rttNanoseconds { out.oneDecimal(Double(rtt) / 1e6) } else { out.raw("null") }
-        out.raw(", \"retransmissions\": {\"client\": ")
-        out.int(r.retransmissionsClient)
-        out.raw(", \"server\": ")
-        out.int(r.retransmissionsServer)
-        out.raw("}, \"longest_idle_s\": ")
-        out.fixedSeconds(nanoseconds: r.longestIdleNanoseconds)
+        out.int(r.retransmissionsClient, after: ", \"retransmissions\": {\"client\": ")
+        out.int(r.retransmissionsServer, after: ", \"server\": ")
+        out.fixedSeconds(nanoseconds: r.longestIdleNanoseconds, after: "}, \"longest_idle_s\": ")
         out.raw(", \"zeek\": {\"conn_state\": ")
         out.string(r.zeekConnState)
         out.raw(", \"history\": ")
@@ -233,8 +209,8 @@ protocol JSONConnectionSource {
     associatedtype Text: JSONText
     var id: Int { get }
     var captureIndex: Int { get }
-    /// The address as a JSON string.
-    func writeAddress(_ role: Role, into out: inout JSONWriter)
+    /// `key`, then the address as a JSON string.
+    func writeAddress(_ role: Role, after key: StaticString, into out: inout JSONWriter)
     func port(_ role: Role) -> Int
     var rolesInferred: Bool { get }
     var firstPacket: Int { get }
@@ -275,7 +251,10 @@ protocol JSONConnectionSource {
 }
 
 extension ConnectionRow: JSONConnectionSource {
-    func writeAddress(_ role: Role, into out: inout JSONWriter) { out.string(role == .client ? client.ip : server.ip) }
+    func writeAddress(_ role: Role, after key: StaticString, into out: inout JSONWriter) {
+        out.raw(key)
+        out.string(role == .client ? client.ip : server.ip)
+    }
     func port(_ role: Role) -> Int { role == .client ? client.port : server.port }
     func writeExplanation(into out: inout JSONWriter) { out.escaped(explanation) }
     var evidenceCount: Int { evidence.count }
@@ -293,7 +272,9 @@ extension ConnectionRow: JSONConnectionSource {
 
 extension AnalyzedConnection: JSONConnectionSource {
     var id: Int { connection.id }
-    func writeAddress(_ role: Role, into out: inout JSONWriter) { out.address(connection.endpoint(role).ip) }
+    func writeAddress(_ role: Role, after key: StaticString, into out: inout JSONWriter) {
+        out.address(connection.endpoint(role).ip, after: key)
+    }
     func port(_ role: Role) -> Int { Int(connection.endpoint(role).port) }
     var rolesInferred: Bool { connection.rolesInferred }
     var firstPacket: Int { connection.firstPacket }

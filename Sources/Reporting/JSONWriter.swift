@@ -78,7 +78,13 @@ struct JSONWriter: ~Copyable {
     /// A JSON string of `Format.rfc3339(t)`, written in place.
     @inline(__always)
     mutating func timestamp(_ t: Timestamp) {
-        let to = reserve(29)
+        writeTimestamp(t, at: reserve(29))
+        count &+= 29
+    }
+
+    /// The 29 bytes of `timestamp(t)` at `to` (room made by the caller; `count` not moved).
+    @inline(__always)
+    private mutating func writeTimestamp(_ t: Timestamp, at to: UnsafeMutablePointer<UInt8>) {
         to[0] = 0x22
         let (days, second, nanoseconds) = Format.civilParts(t)
         let date = UnsafeMutableRawPointer(to + 1)
@@ -92,27 +98,99 @@ struct JSONWriter: ~Copyable {
         }
         Format.time(second: second, nanoseconds: nanoseconds, into: to + 11)
         to[28] = 0x22
-        count &+= 29
     }
 
     /// An address as a JSON string, written in place (its text never needs escaping).
     mutating func address(_ ip: IPAddress) {
-        let to = reserve(IPAddress.maximumTextLength + 2)
+        count &+= Self.writeAddress(ip, at: reserve(IPAddress.maximumTextLength + 2))
+    }
+
+    @inline(__always)
+    private static func writeAddress(_ ip: IPAddress, at to: UnsafeMutablePointer<UInt8>) -> Int {
         to[0] = 0x22
         let length = ip.writeText(to: to + 1)
         to[1 + length] = 0x22
-        count &+= length + 2
+        return length + 2
     }
 
     /// Seconds with six decimals ("0.001500"), written in place (`Format.fixedSeconds` is this).
     @inline(__always)
     mutating func fixedSeconds(nanoseconds ns: Int64) {
-        if ns < 0 { append(0x2D) }
+        count &+= Self.writeFixedSeconds(ns, at: reserve(Self.fixedSecondsMaximumLength))
+    }
+
+    /// A sign, the 20 digits of the largest whole part, a point and six decimals.
+    private static let fixedSecondsMaximumLength = 28
+
+    @inline(__always)
+    private static func writeFixedSeconds(_ ns: Int64, at to: UnsafeMutablePointer<UInt8>) -> Int {
+        var at = 0
+        if ns < 0 {
+            to[0] = 0x2D
+            at = 1
+        }
         let micros = (ns.magnitude + 500) / 1000
-        int(micros / 1_000_000)
-        append(0x2E)
-        DecimalDigits.writeSix(micros % 1_000_000, to: reserve(6))
-        count &+= 6
+        at &+= DecimalDigits.write(micros / 1_000_000, to: to + at)
+        to[at] = 0x2E
+        DecimalDigits.writeSix(micros % 1_000_000, to: to + at + 1)
+        return at &+ 7
+    }
+
+    // MARK: A key and its value in one piece
+
+    // A connection object is a run of `key: value` pairs. Each write below copies the key (a literal
+    // with its punctuation, `", \"port\": "`) and the value after one capacity check for both, not one
+    // per piece: the checks were a tenth of the writer's work. Transparent (always inlined, even
+    // where the optimizer would not inline into a long caller): the key's length is then a constant
+    // and its copy a few word moves.
+
+    /// Copies `key` after making room for it and `valueBytes` more; returns where the value goes.
+    @_transparent
+    private mutating func after(_ key: StaticString, room valueBytes: Int) -> UnsafeMutablePointer<UInt8> {
+        let n = key.utf8CodeUnitCount
+        let to = reserve(n &+ valueBytes)
+        Bytes.copy(n, from: key.utf8Start, to: to)
+        count &+= n
+        return to + n
+    }
+
+    @_transparent
+    mutating func int<T: BinaryInteger>(_ value: T, after key: StaticString) {
+        count &+= DecimalDigits.write(value, to: after(key, room: DecimalDigits.maximumLength))
+    }
+
+    @_transparent
+    mutating func timestamp(_ t: Timestamp, after key: StaticString) {
+        writeTimestamp(t, at: after(key, room: 29))
+        count &+= 29
+    }
+
+    @_transparent
+    mutating func fixedSeconds(nanoseconds ns: Int64, after key: StaticString) {
+        count &+= Self.writeFixedSeconds(ns, at: after(key, room: Self.fixedSecondsMaximumLength))
+    }
+
+    @_transparent
+    mutating func address(_ ip: IPAddress, after key: StaticString) {
+        count &+= Self.writeAddress(ip, at: after(key, room: IPAddress.maximumTextLength + 2))
+    }
+
+    /// `key`, then `name(s)`.
+    @_transparent
+    mutating func name(_ s: StaticString, after key: StaticString) {
+        let n = s.utf8CodeUnitCount
+        assert(!Self.anyNeedsEscape(UnsafeRawPointer(s.utf8Start), count: n), "a JSON name needs an escape")
+        let to = after(key, room: n &+ 2)
+        to[0] = 0x22
+        Bytes.copy(n, from: s.utf8Start, to: to + 1)
+        to[n &+ 1] = 0x22
+        count &+= n &+ 2
+    }
+
+    /// `key`, then `nameOrNull(s)`.
+    @_transparent
+    mutating func nameOrNull(_ s: StaticString?, after key: StaticString) {
+        if let s { name(s, after: key) } else { raw(key); raw("null") }
     }
 
     /// One decimal ("14.0"), rounded, as `Format.oneDecimal` writes it.

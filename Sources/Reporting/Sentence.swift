@@ -196,10 +196,17 @@ enum DecimalDigits {
 
 /// Byte copies for the many short pieces of the output.
 enum Bytes {
-    /// Copies `n` bytes. Most pieces are short (keys, punctuation, small words): two overlapping
-    /// word copies instead of a call to memcpy.
+    /// Copies `n` bytes. Most pieces are short (keys, punctuation, small words): two (or four, for
+    /// JSON keys up to 32 bytes) overlapping word copies instead of a call to memcpy.
     @inline(__always) static func copy(_ n: Int, from: UnsafeRawPointer, to: UnsafeMutableRawPointer) {
-        if n >= 8 && n <= 16 {
+        if n > 16 && n <= 32 {
+            // The first 16 bytes and the last 16 (overlapping when n < 32).
+            let tail = n &- 16
+            to.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: 8, as: UInt64.self), toByteOffset: 8, as: UInt64.self)
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: tail, as: UInt64.self), toByteOffset: tail, as: UInt64.self)
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: tail &+ 8, as: UInt64.self), toByteOffset: tail &+ 8, as: UInt64.self)
+        } else if n >= 8 && n <= 16 {
             to.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
             to.storeBytes(of: from.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self), toByteOffset: n &- 8, as: UInt64.self)
         } else if n >= 4 && n < 8 {

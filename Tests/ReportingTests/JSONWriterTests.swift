@@ -166,5 +166,50 @@ struct JSONWriterTests {
             #expect(Format.oneDecimal(x) == expected, "\(x)")
         }
     }
-}
 
+    @Test("a key and its value in one piece write what the key then the value write, for keys of every length up to 40 bytes")
+    func keyThenValue() {
+        var rng = SeededRandom(seed: 17)
+        // Keys of 0 to 40 bytes: Bytes.copy takes a different path below 4, 8, 16 and 32 bytes.
+        let keys: [StaticString] = [
+            "", "}", "},", "}, ", "}, \"", "}, \"p", "}, \"pa", "}, \"pay", "}, \"payl", "}, \"paylo", "}, \"payloa",
+            "}, \"payload", "}, \"payload_", "}, \"payload_b", "}, \"payload_by", "}, \"payload_byt",
+            "}, \"payload_byte", "}, \"payload_bytes", "}, \"payload_bytes\"", "}, \"payload_bytes\":",
+            "}, \"payload_bytes\": ", "}, \"payload_bytes\": {", "}, \"payload_bytes\": {\"",
+            "}, \"payload_bytes\": {\"c", "}, \"payload_bytes\": {\"cl", "}, \"payload_bytes\": {\"cli",
+            "}, \"payload_bytes\": {\"clie", "}, \"payload_bytes\": {\"clien", "}, \"payload_bytes\": {\"client",
+            "}, \"payload_bytes\": {\"client\"", "}, \"payload_bytes\": {\"client\":",
+            "}, \"payload_bytes\": {\"client\": ", "}, \"payload_bytes\": {\"client\": 0",
+            "}, \"payload_bytes\": {\"client\": 01", "}, \"payload_bytes\": {\"client\": 012",
+            "}, \"payload_bytes\": {\"client\": 0123", "}, \"payload_bytes\": {\"client\": 01234",
+            "}, \"payload_bytes\": {\"client\": 012345", "}, \"payload_bytes\": {\"client\": 0123456",
+            "}, \"payload_bytes\": {\"client\": 01234567", "}, \"payload_bytes\": {\"client\": 012345678",
+        ]
+        for key in keys {
+            let length = key.utf8CodeUnitCount
+            let ns = Int64(bitPattern: rng.next()) >> Int64(rng.next() % 40)
+            let n = Int(bitPattern: UInt(rng.next())) >> Int(rng.next() % 60)
+            let ip = IPAddress(ipv4: UInt32(truncatingIfNeeded: rng.next()))
+            var pieces = JSONWriter(capacity: 8), pairs = JSONWriter(capacity: 8)  // small, so growth is exercised too
+            pieces.raw(key); pieces.int(n)
+            pairs.int(n, after: key)
+            pieces.raw(key); pieces.int(UInt64.max)
+            pairs.int(UInt64.max, after: key)
+            pieces.raw(key); pieces.timestamp(Timestamp(rawValue: ns))
+            pairs.timestamp(Timestamp(rawValue: ns), after: key)
+            pieces.raw(key); pieces.fixedSeconds(nanoseconds: ns)
+            pairs.fixedSeconds(nanoseconds: ns, after: key)
+            pieces.raw(key); pieces.fixedSeconds(nanoseconds: Int64.min)
+            pairs.fixedSeconds(nanoseconds: Int64.min, after: key)
+            pieces.raw(key); pieces.address(ip)
+            pairs.address(ip, after: key)
+            pieces.raw(key); pieces.name("graceful_close")
+            pairs.name("graceful_close", after: key)
+            pieces.raw(key); pieces.nameOrNull(nil)
+            pairs.nameOrNull(nil, after: key)
+            #expect(pairs.text == pieces.text, "key of \(length) bytes")
+            let keyText = key.description
+            #expect(pairs.text.hasPrefix(keyText + "\(n)" + keyText + "18446744073709551615" + keyText + "\""), "key of \(length) bytes")
+        }
+    }
+}
