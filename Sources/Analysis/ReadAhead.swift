@@ -1,9 +1,11 @@
 // Reading ahead: libpcap reads the file, and each packet is decoded, on a thread of its own while the
 // caller tracks. Reading (`pcap_next_ex`, two stdio reads per record) and decoding are about a third of
 // a file analysis; on their own thread they overlap with tracking instead of adding to it. What the
-// reading thread makes of each packet (a `Record`: for the analysis a `DecodedFrame`, a hundred-odd
-// bytes of plain data, so no frame bytes are copied) travels in a few reused chunks: one hand-over per
-// chunk, not per packet, no allocation in steady state, file order kept.
+// reading thread makes of each packet (a `Record`: for the analysis a `DecodedFrame`, a couple of
+// hundred bytes of plain data, so no frame bytes are copied) travels in a few reused chunks: one
+// hand-over per chunk, not per packet, no allocation in steady state, file order kept. Records stay
+// in their chunk's slots: the reading thread fills a slot in place and the caller reads it there, so a
+// record is never built aside and copied in, nor copied out to be read.
 
 import Dispatch
 import PacketCapture
@@ -18,17 +20,21 @@ public struct ReadAheadResult: Sendable {
 }
 
 public enum ReadAhead {
-    /// Reads `file` on another thread, turning each packet into a `Record` there with `transform`, and
-    /// lends the records to `body` on this thread in file order, up to `chunks` chunks of
-    /// `recordsPerChunk` behind. Every record made before a failure is delivered; the failure is in the
-    /// result. Consumes the file (it moves to the reading thread and is closed there).
+    /// Reads `file` on another thread, turning each packet into a `Record` there with `fill`, and lends
+    /// the records to `body` on this thread in file order (a pointer to the slot, valid during the call:
+    /// a value would be copied out of the slot to be passed), up to `chunks` chunks of `recordsPerChunk`
+    /// behind. Every record made before a failure is delivered; the failure is in the result. Consumes
+    /// the file (it moves to the reading thread and is closed there).
+    ///
+    /// Every slot of every chunk starts as `blank`; `fill` overwrites a slot in place with what it makes
+    /// of a packet (it must set everything `body` reads: the slot holds an older packet's record).
     public static func forEachRecord<Record>(
-        of file: consuming CaptureFile, chunks: Int = 4, recordsPerChunk: Int = 4096,
-        transform: @escaping @Sendable (CapturedPacket) -> Record, _ body: (Record) -> Void
+        of file: consuming CaptureFile, chunks: Int = 4, recordsPerChunk: Int = 4096, blank: Record,
+        fill: @escaping @Sendable (CapturedPacket, inout Record) -> Void, _ body: (UnsafePointer<Record>) -> Void
     ) -> ReadAheadResult {
-        let ring = Ring<Record>(chunks: max(2, chunks), recordsPerChunk: max(1, recordsPerChunk))
+        let ring = Ring<Record>(chunks: max(2, chunks), recordsPerChunk: max(1, recordsPerChunk), blank: blank)
         let box = FileBox(consume file)
-        ring.reader.async { ring.produce(from: box, transform: transform) }
+        ring.reader.async { ring.produce(from: box, fill: fill) }
         let result = ring.consume(body)
         ring.readerDone.wait()  // the file is closed and the reader has let go of the ring
         return result
@@ -41,7 +47,8 @@ private final class FileBox: @unchecked Sendable {
     init(_ file: consuming CaptureFile) { self.file = consume file }
 }
 
-/// Records of consecutive packets.
+/// Records of consecutive packets: `count` slots filled of `capacity`, all initialized (to the blank
+/// record at first) for the chunk's life.
 private final class Chunk<Record> {
     let records: UnsafeMutablePointer<Record>
     let capacity: Int
@@ -50,13 +57,14 @@ private final class Chunk<Record> {
     var isLast = false
     var result = ReadAheadResult(linkTypes: [], failure: nil)
 
-    init(capacity: Int) {
+    init(capacity: Int, blank: Record) {
         self.capacity = capacity
         records = .allocate(capacity: capacity)
+        records.initialize(repeating: blank, count: capacity)
     }
 
     deinit {
-        records.deinitialize(count: count)
+        records.deinitialize(count: capacity)
         records.deallocate()
     }
 }
@@ -71,15 +79,15 @@ private final class Ring<Record>: @unchecked Sendable {
     let readerDone = DispatchSemaphore(value: 0)
     let reader = DispatchQueue(label: "coroner.read-ahead")
 
-    init(chunks count: Int, recordsPerChunk: Int) {
-        chunks = (0..<count).map { _ in Chunk<Record>(capacity: recordsPerChunk) }
+    init(chunks count: Int, recordsPerChunk: Int, blank: Record) {
+        chunks = (0..<count).map { _ in Chunk<Record>(capacity: recordsPerChunk, blank: blank) }
         // Counted up here rather than created at `count`: libdispatch traps when a semaphore is freed
         // below its initial value, and the last chunks are never handed back.
         for _ in 0..<count { free.signal() }
     }
 
     /// The reading thread.
-    func produce(from box: FileBox, transform: (CapturedPacket) -> Record) {
+    func produce(from box: FileBox, fill: (CapturedPacket, inout Record) -> Void) {
         var file = box.file.take()!
         var index = 0
         free.wait()
@@ -99,7 +107,7 @@ private final class Ring<Record>: @unchecked Sendable {
                     capacity = chunks[index].capacity
                     count = 0
                 }
-                (records + count).initialize(to: transform(packet))
+                fill(packet, &records[count])
                 count += 1
                 return .proceed
             }
@@ -116,14 +124,13 @@ private final class Ring<Record>: @unchecked Sendable {
     }
 
     /// The caller's thread: every record, in order, until the last chunk.
-    func consume(_ body: (Record) -> Void) -> ReadAheadResult {
+    func consume(_ body: (UnsafePointer<Record>) -> Void) -> ReadAheadResult {
         var index = 0
         while true {
             filled.wait()
             let chunk = chunks[index]
             let records = chunk.records
-            for i in 0..<chunk.count { body(records[i]) }
-            records.deinitialize(count: chunk.count)
+            for i in 0..<chunk.count { body(records + i) }
             if chunk.isLast {
                 chunk.count = 0
                 return chunk.result
