@@ -117,9 +117,7 @@ public enum Analyzer {
         }
         var failure: CaptureError? = nil
         if options.readAhead {
-            let result = ReadAhead.forEachRecord(
-                of: file, blank: DecodedFrame(), fill: { packet, frame in frame.fill(from: packet) }
-            ) { frame in
+            let result = ReadAhead.forEachRecord(of: file) { (frame: UnsafePointer<DecodedFrame>) in
                 run.consume(frame, report: &report, finished: finished)
                 reportProgress(number: frame.pointee.number, fileOffset: frame.pointee.fileOffset)
             }
@@ -154,7 +152,7 @@ public enum Analyzer {
 /// cheap to write and read: a TCP segment from the decoder's fast path is `summary` (with `isFastTCP`),
 /// and `other`, the full `DecodedPacket` (a bigger enum, whose payload a switch copies out), is
 /// written only for the frames the fast path declines.
-public struct DecodedFrame: Sendable {
+public struct DecodedFrame: ReadAheadRecord, Sendable {
     public var number: Int
     public var timestamp: Timestamp
     /// Byte offset in the file after the packet's record (`CapturedPacket.fileOffset`), for progress.

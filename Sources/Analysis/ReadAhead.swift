@@ -19,22 +19,29 @@ public struct ReadAheadResult: Sendable {
     public var failure: CaptureError?
 }
 
+/// What `ReadAhead` makes of each packet on its reading thread, in place in a slot of a chunk. A
+/// protocol rather than a closure so that `fill` is inlined into the reading loop.
+public protocol ReadAheadRecord {
+    /// A blank record: what every slot holds before its first packet.
+    init()
+    /// Overwrites this record with what it makes of `packet`. It must set everything a reader uses:
+    /// the slot holds an older packet's record.
+    mutating func fill(from packet: CapturedPacket)
+}
+
 public enum ReadAhead {
-    /// Reads `file` on another thread, turning each packet into a `Record` there with `fill`, and lends
-    /// the records to `body` on this thread in file order (a pointer to the slot, valid during the call:
-    /// a value would be copied out of the slot to be passed), up to `chunks` chunks of `recordsPerChunk`
-    /// behind. Every record made before a failure is delivered; the failure is in the result. Consumes
-    /// the file (it moves to the reading thread and is closed there).
-    ///
-    /// Every slot of every chunk starts as `blank`; `fill` overwrites a slot in place with what it makes
-    /// of a packet (it must set everything `body` reads: the slot holds an older packet's record).
-    public static func forEachRecord<Record>(
-        of file: consuming CaptureFile, chunks: Int = 4, recordsPerChunk: Int = 4096, blank: Record,
-        fill: @escaping @Sendable (CapturedPacket, inout Record) -> Void, _ body: (UnsafePointer<Record>) -> Void
+    /// Reads `file` on another thread, filling a `Record` from each packet there, and lends the records
+    /// to `body` on this thread in file order, up to `chunks` chunks of `recordsPerChunk` behind: a
+    /// pointer to the record in its slot, valid during the call (a value would be copied out of the
+    /// slot to be passed). Every record made before a failure is delivered; the failure is in the
+    /// result. Consumes the file (it moves to the reading thread and is closed there).
+    public static func forEachRecord<Record: ReadAheadRecord>(
+        of file: consuming CaptureFile, chunks: Int = 4, recordsPerChunk: Int = 4096,
+        _ body: (UnsafePointer<Record>) -> Void
     ) -> ReadAheadResult {
-        let ring = Ring<Record>(chunks: max(2, chunks), recordsPerChunk: max(1, recordsPerChunk), blank: blank)
+        let ring = Ring<Record>(chunks: max(2, chunks), recordsPerChunk: max(1, recordsPerChunk))
         let box = FileBox(consume file)
-        ring.reader.async { ring.produce(from: box, fill: fill) }
+        ring.reader.async { ring.produce(from: box) }
         let result = ring.consume(body)
         ring.readerDone.wait()  // the file is closed and the reader has let go of the ring
         return result
@@ -49,7 +56,7 @@ private final class FileBox: @unchecked Sendable {
 
 /// Records of consecutive packets: `count` slots filled of `capacity`, all initialized (to the blank
 /// record at first) for the chunk's life.
-private final class Chunk<Record> {
+private final class Chunk<Record: ReadAheadRecord> {
     let records: UnsafeMutablePointer<Record>
     let capacity: Int
     var count = 0
@@ -57,10 +64,10 @@ private final class Chunk<Record> {
     var isLast = false
     var result = ReadAheadResult(linkTypes: [], failure: nil)
 
-    init(capacity: Int, blank: Record) {
+    init(capacity: Int) {
         self.capacity = capacity
         records = .allocate(capacity: capacity)
-        records.initialize(repeating: blank, count: capacity)
+        records.initialize(repeating: Record(), count: capacity)
     }
 
     deinit {
@@ -72,22 +79,22 @@ private final class Chunk<Record> {
 /// A single-producer, single-consumer ring of chunks: the reader fills chunk i while the caller works
 /// through chunk i - 1. `free` counts chunks the reader may fill, `filled` those ready for the caller;
 /// the semaphores also order the memory accesses (a chunk is touched by one side at a time).
-private final class Ring<Record>: @unchecked Sendable {
+private final class Ring<Record: ReadAheadRecord>: @unchecked Sendable {
     let chunks: [Chunk<Record>]
     let free = DispatchSemaphore(value: 0)
     let filled = DispatchSemaphore(value: 0)
     let readerDone = DispatchSemaphore(value: 0)
     let reader = DispatchQueue(label: "coroner.read-ahead")
 
-    init(chunks count: Int, recordsPerChunk: Int, blank: Record) {
-        chunks = (0..<count).map { _ in Chunk<Record>(capacity: recordsPerChunk, blank: blank) }
+    init(chunks count: Int, recordsPerChunk: Int) {
+        chunks = (0..<count).map { _ in Chunk<Record>(capacity: recordsPerChunk) }
         // Counted up here rather than created at `count`: libdispatch traps when a semaphore is freed
         // below its initial value, and the last chunks are never handed back.
         for _ in 0..<count { free.signal() }
     }
 
     /// The reading thread.
-    func produce(from box: FileBox, fill: (CapturedPacket, inout Record) -> Void) {
+    func produce(from box: FileBox) {
         var file = box.file.take()!
         var index = 0
         free.wait()
@@ -107,7 +114,7 @@ private final class Ring<Record>: @unchecked Sendable {
                     capacity = chunks[index].capacity
                     count = 0
                 }
-                fill(packet, &records[count])
+                records[count].fill(from: packet)
                 count += 1
                 return .proceed
             }

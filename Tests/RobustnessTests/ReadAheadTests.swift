@@ -4,6 +4,17 @@ import TestSupport
 import Testing
 import WireFormat
 
+extension ReadAheadTests.Copied: ReadAheadRecord {
+    init() {
+        number = 0
+        timestamp = .zero
+        wireLength = 0
+        fileOffset = 0
+        bytes = []
+    }
+    mutating func fill(from packet: CapturedPacket) { self = Self(packet) }
+}
+
 /// `ReadAhead` must lend exactly the records that reading inline makes, in order, with the same failure
 /// at the same place; small chunks make the hand-over happen often.
 @Suite("ReadAhead: records made on the reading thread, in file order")
@@ -49,10 +60,8 @@ struct ReadAheadTests {
     func readAhead(_ path: String, chunks: Int, recordsPerChunk: Int) throws -> Read {
         var read = Read()
         let file = try CaptureFile.open(path: path)
-        let blank = Copied(CapturedPacket(number: 0, timestamp: .zero, bytes: UnsafeRawBufferPointer(start: nil, count: 0),
-                                          wireLength: 0, linkType: .ethernet))
-        let result = ReadAhead.forEachRecord(of: file, chunks: chunks, recordsPerChunk: recordsPerChunk, blank: blank,
-                                             fill: { packet, record in record = Copied(packet) }) { copied in
+        let result = ReadAhead.forEachRecord(of: file, chunks: chunks, recordsPerChunk: recordsPerChunk) {
+            (copied: UnsafePointer<Copied>) in
             read.packets.append(copied.pointee)
         }
         read.failure = result.failure?.message
