@@ -1,5 +1,5 @@
 // Reading ahead: libpcap reads the file, and each packet is decoded, on a thread of its own while the
-// caller tracks. Reading (`pcap_next_ex`, two stdio reads per record) and decoding are about a third of
+// caller tracks. Reading (`pcap_dispatch`, two stdio reads per record) and decoding are about a third of
 // a file analysis; on their own thread they overlap with tracking instead of adding to it. What the
 // reading thread makes of each packet (a `Record`: for the analysis a `DecodedFrame`, a couple of
 // hundred bytes of plain data, so no frame bytes are copied) travels in a few reused chunks: one

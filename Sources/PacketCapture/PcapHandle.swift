@@ -1,5 +1,5 @@
 // The whole C surface of coroner: every pcap_* call lives in this file, so a reviewer sees it at once.
-// libpcap manual: pcap(3PCAP), pcap_next_ex(3PCAP), pcap_compile(3PCAP), pcap_dump_open(3PCAP).
+// libpcap manual: pcap(3PCAP), pcap_dispatch(3PCAP), pcap_next_ex(3PCAP), pcap_compile(3PCAP), pcap_dump_open(3PCAP).
 
 internal import CPcap
 import WireFormat
