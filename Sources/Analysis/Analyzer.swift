@@ -117,9 +117,9 @@ public enum Analyzer {
         }
         var failure: CaptureError? = nil
         if options.readAhead {
-            let result = ReadAhead.forEachRecord(of: file, transform: { DecodedFrame($0) }) { frame in
+            let result = ReadAhead.forEachRecord(of: file) { (frame: UnsafePointer<DecodedFrame>) in
                 run.consume(frame, report: &report, finished: finished)
-                reportProgress(number: frame.number, fileOffset: frame.fileOffset)
+                reportProgress(number: frame.pointee.number, fileOffset: frame.pointee.fileOffset)
             }
             failure = result.failure
             report.linkTypes = result.linkTypes
@@ -147,22 +147,62 @@ public enum Analyzer {
 
 /// One packet as the analysis needs it: decoded, with its number, time and place in the file (plain
 /// data, no frame bytes, so it can be made on a reading thread and handed over).
-public struct DecodedFrame: Sendable {
+///
+/// Made in place in `ReadAhead`'s chunk slots and read there, so the common case is laid out to be
+/// cheap to write and read: a TCP segment from the decoder's fast path is `summary` (with `isFastTCP`),
+/// and `other`, the full `DecodedPacket` (a bigger enum, whose payload a switch copies out), is
+/// written only for the frames the fast path declines.
+public struct DecodedFrame: ReadAheadRecord, Sendable {
     public var number: Int
     public var timestamp: Timestamp
     /// Byte offset in the file after the packet's record (`CapturedPacket.fileOffset`), for progress.
     public var fileOffset: Int64
     /// The snap length cut the frame.
     public var isSnapTruncated: Bool
-    public var decoded: DecodedPacket
+    /// The frame is a TCP segment in `summary`; otherwise `other` says what it is.
+    public var isFastTCP: Bool
+    /// The fast path's segment, when `isFastTCP` (else stale: a slot is reused).
+    public var summary: TCPPacketSummary
+    /// What the frame is, when not `isFastTCP` (else stale).
+    public var other: DecodedPacket
+
+    /// A blank slot (packet 0, not TCP, ignored).
+    public init() {
+        number = 0
+        timestamp = .zero
+        fileOffset = 0
+        isSnapTruncated = false
+        isFastTCP = false
+        summary = TCPPacketSummary(
+            source: IPAddress(ipv4: 0), destination: IPAddress(ipv4: 0), sourcePort: 0, destinationPort: 0,
+            sequenceNumber: SequenceNumber(rawValue: 0), acknowledgmentNumber: SequenceNumber(rawValue: 0), flags: [])
+        other = .ignored(.notIP)
+    }
 
     public init(_ packet: CapturedPacket) {
+        self.init()
+        fill(from: packet)
+    }
+
+    /// Overwrites this frame with `packet` decoded. Every field a reader uses is set: `summary` when the
+    /// fast path takes the frame, `other` when it does not.
+    @inline(__always)
+    public mutating func fill(from packet: CapturedPacket) {
         number = packet.number
         timestamp = packet.timestamp
         fileOffset = packet.fileOffset
         isSnapTruncated = packet.bytes.count < packet.wireLength
-        decoded = PacketDecoder.decode(linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength)
+        if let fast = PacketDecoder.fastTCP(linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength) {
+            isFastTCP = true
+            summary = fast
+        } else {
+            isFastTCP = false
+            other = PacketDecoder.decodeGeneral(linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength)
+        }
     }
+
+    /// What the frame is, as `PacketDecoder.decode` says.
+    public var decoded: DecodedPacket { isFastTCP ? .tcp(summary) : other }
 }
 
 /// The per-file state of an analysis: decoder counters, tracker, vantage estimate.
@@ -198,11 +238,16 @@ public struct Run {
                number: packet.number, time: packet.timestamp, report: &report, finished: finished)
     }
 
-    /// Tracks one packet decoded elsewhere (by `ReadAhead`'s thread); finished connections are handed to
-    /// `finished`, undiagnosed.
-    public mutating func consume(_ frame: DecodedFrame, report: inout CaptureReport, finished: (consuming FinishedConnection) -> Void) {
-        count(time: frame.timestamp, snapTruncated: frame.isSnapTruncated, report: &report)
-        handle(frame.decoded, number: frame.number, time: frame.timestamp, report: &report, finished: finished)
+    /// Tracks one packet decoded elsewhere (by `ReadAhead`'s thread, read in its slot: a pointer, as a
+    /// value it would be copied out first); finished connections are handed to `finished`, undiagnosed.
+    public mutating func consume(_ frame: UnsafePointer<DecodedFrame>, report: inout CaptureReport, finished: (consuming FinishedConnection) -> Void) {
+        let number = frame.pointee.number, time = frame.pointee.timestamp
+        count(time: time, snapTruncated: frame.pointee.isSnapTruncated, report: &report)
+        if frame.pointee.isFastTCP {
+            track(frame.pointee.summary, number: number, time: time, report: &report, finished: finished)
+        } else {
+            handle(frame.pointee.other, number: number, time: time, report: &report, finished: finished)
+        }
     }
 
     @inline(__always)

@@ -1,9 +1,11 @@
 // Reading ahead: libpcap reads the file, and each packet is decoded, on a thread of its own while the
-// caller tracks. Reading (`pcap_next_ex`, two stdio reads per record) and decoding are about a third of
+// caller tracks. Reading (`pcap_dispatch`, two stdio reads per record) and decoding are about a third of
 // a file analysis; on their own thread they overlap with tracking instead of adding to it. What the
-// reading thread makes of each packet (a `Record`: for the analysis a `DecodedFrame`, a hundred-odd
-// bytes of plain data, so no frame bytes are copied) travels in a few reused chunks: one hand-over per
-// chunk, not per packet, no allocation in steady state, file order kept.
+// reading thread makes of each packet (a `Record`: for the analysis a `DecodedFrame`, a couple of
+// hundred bytes of plain data, so no frame bytes are copied) travels in a few reused chunks: one
+// hand-over per chunk, not per packet, no allocation in steady state, file order kept. Records stay
+// in their chunk's slots: the reading thread fills a slot in place and the caller reads it there, so a
+// record is never built aside and copied in, nor copied out to be read.
 
 import Dispatch
 import PacketCapture
@@ -17,18 +19,29 @@ public struct ReadAheadResult: Sendable {
     public var failure: CaptureError?
 }
 
+/// What `ReadAhead` makes of each packet on its reading thread, in place in a slot of a chunk. A
+/// protocol rather than a closure so that `fill` is inlined into the reading loop.
+public protocol ReadAheadRecord {
+    /// A blank record: what every slot holds before its first packet.
+    init()
+    /// Overwrites this record with what it makes of `packet`. It must set everything a reader uses:
+    /// the slot holds an older packet's record.
+    mutating func fill(from packet: CapturedPacket)
+}
+
 public enum ReadAhead {
-    /// Reads `file` on another thread, turning each packet into a `Record` there with `transform`, and
-    /// lends the records to `body` on this thread in file order, up to `chunks` chunks of
-    /// `recordsPerChunk` behind. Every record made before a failure is delivered; the failure is in the
+    /// Reads `file` on another thread, filling a `Record` from each packet there, and lends the records
+    /// to `body` on this thread in file order, up to `chunks` chunks of `recordsPerChunk` behind: a
+    /// pointer to the record in its slot, valid during the call (a value would be copied out of the
+    /// slot to be passed). Every record made before a failure is delivered; the failure is in the
     /// result. Consumes the file (it moves to the reading thread and is closed there).
-    public static func forEachRecord<Record>(
+    public static func forEachRecord<Record: ReadAheadRecord>(
         of file: consuming CaptureFile, chunks: Int = 4, recordsPerChunk: Int = 4096,
-        transform: @escaping @Sendable (CapturedPacket) -> Record, _ body: (Record) -> Void
+        _ body: (UnsafePointer<Record>) -> Void
     ) -> ReadAheadResult {
         let ring = Ring<Record>(chunks: max(2, chunks), recordsPerChunk: max(1, recordsPerChunk))
         let box = FileBox(consume file)
-        ring.reader.async { ring.produce(from: box, transform: transform) }
+        ring.reader.async { ring.produce(from: box) }
         let result = ring.consume(body)
         ring.readerDone.wait()  // the file is closed and the reader has let go of the ring
         return result
@@ -41,8 +54,9 @@ private final class FileBox: @unchecked Sendable {
     init(_ file: consuming CaptureFile) { self.file = consume file }
 }
 
-/// Records of consecutive packets.
-private final class Chunk<Record> {
+/// Records of consecutive packets: `count` slots filled of `capacity`, all initialized (to the blank
+/// record at first) for the chunk's life.
+private final class Chunk<Record: ReadAheadRecord> {
     let records: UnsafeMutablePointer<Record>
     let capacity: Int
     var count = 0
@@ -53,10 +67,11 @@ private final class Chunk<Record> {
     init(capacity: Int) {
         self.capacity = capacity
         records = .allocate(capacity: capacity)
+        records.initialize(repeating: Record(), count: capacity)
     }
 
     deinit {
-        records.deinitialize(count: count)
+        records.deinitialize(count: capacity)
         records.deallocate()
     }
 }
@@ -64,7 +79,7 @@ private final class Chunk<Record> {
 /// A single-producer, single-consumer ring of chunks: the reader fills chunk i while the caller works
 /// through chunk i - 1. `free` counts chunks the reader may fill, `filled` those ready for the caller;
 /// the semaphores also order the memory accesses (a chunk is touched by one side at a time).
-private final class Ring<Record>: @unchecked Sendable {
+private final class Ring<Record: ReadAheadRecord>: @unchecked Sendable {
     let chunks: [Chunk<Record>]
     let free = DispatchSemaphore(value: 0)
     let filled = DispatchSemaphore(value: 0)
@@ -79,7 +94,7 @@ private final class Ring<Record>: @unchecked Sendable {
     }
 
     /// The reading thread.
-    func produce(from box: FileBox, transform: (CapturedPacket) -> Record) {
+    func produce(from box: FileBox) {
         var file = box.file.take()!
         var index = 0
         free.wait()
@@ -99,7 +114,7 @@ private final class Ring<Record>: @unchecked Sendable {
                     capacity = chunks[index].capacity
                     count = 0
                 }
-                (records + count).initialize(to: transform(packet))
+                records[count].fill(from: packet)
                 count += 1
                 return .proceed
             }
@@ -116,14 +131,13 @@ private final class Ring<Record>: @unchecked Sendable {
     }
 
     /// The caller's thread: every record, in order, until the last chunk.
-    func consume(_ body: (Record) -> Void) -> ReadAheadResult {
+    func consume(_ body: (UnsafePointer<Record>) -> Void) -> ReadAheadResult {
         var index = 0
         while true {
             filled.wait()
             let chunk = chunks[index]
             let records = chunk.records
-            for i in 0..<chunk.count { body(records[i]) }
-            records.deinitialize(count: chunk.count)
+            for i in 0..<chunk.count { body(records + i) }
             if chunk.isLast {
                 chunk.count = 0
                 return chunk.result

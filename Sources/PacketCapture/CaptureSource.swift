@@ -22,7 +22,6 @@ public struct CaptureFile: ~Copyable {
     private var pcap: PcapHandle?
     private var native: CaptureFileReader?
     private var filter: String?
-    private var delivered = 0
     /// After a switch from libpcap: packets libpcap already delivered, skipped by the native reader.
     private var skipThrough = 0
     private var lastOffset: Int64 = 0
@@ -150,14 +149,12 @@ public struct CaptureFile: ~Copyable {
         if var handle = pcap.take() {
             var failure: CaptureError? = nil
             do {
-                try handle.forEachPacket { packet in
-                    delivered = packet.number
-                    lastOffset = packet.fileOffset
-                    return body(packet)
-                }
+                try handle.forEachPacket(body)
             } catch {
                 failure = error
             }
+            // The last packet libpcap delivered (with a filter, a switch below fails instead).
+            let delivered = handle.packetsRead
             lastOffset = handle.fileOffset
             guard let failure else {
                 pcap = consume handle

@@ -1,5 +1,5 @@
 // The whole C surface of coroner: every pcap_* call lives in this file, so a reviewer sees it at once.
-// libpcap manual: pcap(3PCAP), pcap_next_ex(3PCAP), pcap_compile(3PCAP), pcap_dump_open(3PCAP).
+// libpcap manual: pcap(3PCAP), pcap_dispatch(3PCAP), pcap_next_ex(3PCAP), pcap_compile(3PCAP), pcap_dump_open(3PCAP).
 
 internal import CPcap
 import WireFormat
@@ -18,6 +18,9 @@ public struct PcapHandle: ~Copyable {
     /// The file's path or the interface's name, for messages.
     public let source: String
     private var packetNumber = 0
+    /// A savefile's offset after the record that last refreshed it (see `SavedPacketLoop.deliver`), kept
+    /// from one read to the next.
+    private var savedOffset: Int64 = 0
     /// A savefile's filter, run here with `pcap_offline_filter` so packet numbers keep counting the
     /// packets it rejects (with `pcap_setfilter` libpcap skips them unseen and numbers would shift).
     private let offlineFilter: UnsafeMutablePointer<bpf_program>
@@ -149,29 +152,25 @@ public struct PcapHandle: ~Copyable {
     ///
     /// Packets before a damaged or truncated record are all delivered before the error is thrown.
     /// On a live capture, `onTimeout` runs whenever the read timeout passes with no packet.
-    /// The corresponding C function is `pcap_next_ex`.
+    /// The corresponding C functions are `pcap_dispatch` (files) and `pcap_next_ex` (live).
     public mutating func forEachPacket(
         onTimeout: () -> LoopControl = { .proceed },
         _ body: (CapturedPacket) -> LoopControl
     ) throws(CaptureError) {
+        if let file = pcap_file(raw) {
+            try forEachSavedPacket(file: file, body)
+            return
+        }
         let linkType = self.linkType
-        let file = pcap_file(raw)
         var header: UnsafeMutablePointer<pcap_pkthdr>? = nil
         var data: UnsafePointer<UInt8>? = nil
-        // ftell costs a system call (lseek): the offset is refreshed every 1024 packets, enough for progress.
-        var offset: Int64 = file == nil ? -1 : 0
         while true {
             let status = pcap_next_ex(raw, &header, &data)
             switch status {
             case 1:
                 guard let header, let data else { continue }
                 packetNumber += 1
-                if let file, packetNumber & 1023 == 1 { offset = Int64(ftell(file)) }
-                if offlineFilter.pointee.bf_insns != nil && pcap_offline_filter(offlineFilter, header, data) == 0 {
-                    continue
-                }
-                let packet = Self.packet(header.pointee, data, number: packetNumber, linkType: linkType,
-                                         fileOffset: offset)
+                let packet = Self.packet(header.pointee, data, number: packetNumber, linkType: linkType, fileOffset: -1)
                 if body(packet) == .stop { return }
             case 0:
                 if onTimeout() == .stop { return }
@@ -180,10 +179,67 @@ public struct PcapHandle: ~Copyable {
             default:
                 let message = lastError
                 throw CaptureError(
-                    kind: file == nil ? .other : .damaged, operation: "pcap_next_ex",
+                    kind: .other, operation: "pcap_next_ex",
                     message: message.isEmpty ? "read failed after packet \(packetNumber)" : message)
             }
         }
+    }
+
+    /// What `forEachSavedPacket`'s `pcap_dispatch` callback works with, reached through its `user` pointer.
+    private struct SavedPacketLoop {
+        let handle: OpaquePointer
+        let file: UnsafeMutablePointer<FILE>
+        let linkType: LinkType
+        let offlineFilter: UnsafeMutablePointer<bpf_program>
+        let body: (CapturedPacket) -> LoopControl
+        var number: Int
+        var offset: Int64
+
+        @inline(__always)
+        mutating func deliver(_ header: UnsafePointer<pcap_pkthdr>, _ data: UnsafePointer<UInt8>) {
+            number += 1
+            // ftell costs a system call (lseek): the offset is refreshed every 1024 packets, enough for progress.
+            if number & 1023 == 1 { offset = Int64(ftell(file)) }
+            if offlineFilter.pointee.bf_insns != nil && pcap_offline_filter(offlineFilter, header, data) == 0 { return }
+            let packet = PcapHandle.packet(header.pointee, data, number: number, linkType: linkType, fileOffset: offset)
+            if body(packet) == .stop { pcap_breakloop(handle) }
+        }
+    }
+
+    /// `forEachPacket` on a savefile: one `pcap_dispatch` call reads every record, calling back per
+    /// packet, where `pcap_next_ex` would cost a call into libpcap (and its one-packet read loop and
+    /// callback) per packet. Same packets, numbers, offsets, errors and messages.
+    ///
+    /// pcap_dispatch(3PCAP) on a savefile with a count of -1 reads to the end of the file: it returns
+    /// 0 there, -1 on an error (the packets before it were delivered), -2 when `pcap_breakloop` was
+    /// called before any packet, and the number of packets delivered when it was called after some
+    /// (libpcap then leaves its break flag set for the next call, which returns -2 at once).
+    private mutating func forEachSavedPacket(
+        file: UnsafeMutablePointer<FILE>, _ body: (CapturedPacket) -> LoopControl
+    ) throws(CaptureError) {
+        let raw = raw
+        let status = withoutActuallyEscaping(body) { body in
+            var loop = SavedPacketLoop(
+                handle: raw, file: file, linkType: linkType, offlineFilter: offlineFilter, body: body,
+                number: packetNumber, offset: savedOffset)
+            var status = withUnsafeMutablePointer(to: &loop) { loop in
+                pcap_dispatch(raw, -1, { user, header, data in
+                    guard let user, let header, let data else { return }
+                    UnsafeMutableRawPointer(user).assumingMemoryBound(to: SavedPacketLoop.self).pointee
+                        .deliver(header, data)
+                }, UnsafeMutableRawPointer(loop).assumingMemoryBound(to: UInt8.self))
+            }
+            // Stopped after some packets: clear libpcap's break flag (this call reads nothing, returns -2).
+            if status > 0 { status = pcap_dispatch(raw, -1, { _, _, _ in }, nil) }
+            packetNumber = loop.number
+            savedOffset = loop.offset
+            return status
+        }
+        if status == 0 || status == PCAP_ERROR_BREAK { return }
+        let message = lastError
+        throw CaptureError(
+            kind: .damaged, operation: "pcap_dispatch",
+            message: message.isEmpty ? "read failed after packet \(packetNumber)" : message)
     }
 
     /// Bytes of the file consumed so far; -1 on a live capture. The corresponding C function is `pcap_file`

@@ -31,9 +31,10 @@ public enum PacketDecoder {
     }
 
     /// Every link type and header chain, with the reason for whatever is not a TCP segment. `decode`
-    /// comes here when `fastTCP` declines a frame; tests compare the two paths.
+    /// comes here when `fastTCP` declines a frame (as do read loops that try `fastTCP` first, inlined,
+    /// so it is not tried twice); tests compare the two paths.
     @inline(never)
-    static func decodeGeneral(linkType: LinkType, bytes: UnsafeRawBufferPointer, wireLength: Int) -> DecodedPacket {
+    public static func decodeGeneral(linkType: LinkType, bytes: UnsafeRawBufferPointer, wireLength: Int) -> DecodedPacket {
         do throws(DecodeError) {
             let link = try LinkLayer.locateNetworkLayer(linkType: linkType, bytes: bytes)
             let network = bytes.tail(from: link.offset)

@@ -30,14 +30,14 @@ struct CaptureFileTests {
     func libpcapRefusesMixedLinkTypes(lateInterface: Bool) throws {
         let (path, _) = mixedLinkTypeCapture(lateInterface: lateInterface)
         let result = readWithLibpcap(path)
-        // Verified with libpcap 1.10: the error comes from pcap_next_ex, after the packets before the second
-        // interface. A newer libpcap that reads such files only makes the native fallback unnecessary.
+        // Verified with libpcap 1.10: the error comes from reading (pcap_dispatch), after the packets before
+        // the second interface. A newer libpcap that reads such files only makes the native fallback unnecessary.
         guard let error = result.error else {
             #expect(!libpcapVersion.contains("1.10"), "\(libpcapVersion) read mixed link types")
             return
         }
         #expect(error.message.contains("different from the type of the first interface"), "\(error.message)")
-        #expect(error.operation == "pcap_next_ex")
+        #expect(error.operation == "pcap_dispatch")
         #expect(result.packets.count == (lateInterface ? 1 : 0))
     }
 
@@ -155,6 +155,57 @@ struct CaptureFileTests {
         }
     }
 
+    /// Savefiles are read with one `pcap_dispatch` call: answering `.stop`, or `breakLoop` before a read,
+    /// must end that read and leave the handle where `pcap_next_ex` would have (libpcap's break flag
+    /// cleared, the next read going on from the next packet), and filtered-out packets still count.
+    @Test("Stopping a savefile read and reading on: every packet once, in order, numbers kept")
+    func stopAndReadOn() throws {
+        let records = (0..<3000).map { i in
+            PcapRecord(timestamp: 1_700_000_000_000_000_000 + Int64(i) * 1_000, bytes: FrameBuilder.tcp(
+                src: "198.18.0.1", sport: UInt16(40000 + i % 3), dst: "198.18.0.2", dport: 80, flags: [.ack],
+                payload: .count(i % 50)))
+        }
+        let path = temporaryFile("stop.pcap", PcapWriter.classic(linkType: .ethernet, records: records))
+        var handle = try PcapHandle.openOffline(path: path)
+        var numbers: [Int] = []
+        var offsets: [Int64] = []
+        for stopAt in [1, 2, 1500] {
+            try handle.forEachPacket { packet in
+                numbers.append(packet.number)
+                offsets.append(packet.fileOffset)
+                return packet.number == stopAt ? .stop : .proceed
+            }
+            #expect(numbers.last == stopAt)
+            #expect(handle.packetsRead == stopAt)
+        }
+        handle.breakLoop()
+        try handle.forEachPacket { packet in
+            Issue.record("packet \(packet.number) read after breakLoop")
+            return .proceed
+        }
+        try handle.forEachPacket { packet in
+            numbers.append(packet.number)
+            offsets.append(packet.fileOffset)
+            return .proceed
+        }
+        #expect(numbers == Array(1...3000))
+        // The offset after each record is refreshed every 1024 packets: packets 1, 1025 and 2049 carry it.
+        let recordOffsets = records.reduce(into: [Int64(24)]) { $0.append($0.last! + 16 + Int64($1.bytes.count)) }
+        #expect(offsets[0] == recordOffsets[1] && offsets[1023] == recordOffsets[1])
+        #expect(offsets[1024] == recordOffsets[1025] && offsets[2048] == recordOffsets[2049])
+        #expect(handle.fileOffset == recordOffsets.last)
+
+        var filtered = try PcapHandle.openOffline(path: path)
+        try filtered.setFilter("tcp src port 40001")
+        var kept: [Int] = []
+        try filtered.forEachPacket { packet in
+            kept.append(packet.number)
+            return .proceed
+        }
+        #expect(filtered.packetsRead == 3000)
+        #expect(kept == Array(stride(from: 2, through: 3000, by: 3)))
+    }
+
     @Test("Open errors name the file and say what is wrong")
     func openErrors() throws {
         func openError(_ path: String) -> CaptureError? {
@@ -257,3 +308,4 @@ struct CaptureFileTests {
         #expect(readWithNativeReader(path).packets == source.packets)
     }
 }
+

@@ -4,6 +4,17 @@ import TestSupport
 import Testing
 import WireFormat
 
+extension ReadAheadTests.Copied: ReadAheadRecord {
+    init() {
+        number = 0
+        timestamp = .zero
+        wireLength = 0
+        fileOffset = 0
+        bytes = []
+    }
+    mutating func fill(from packet: CapturedPacket) { self = Self(packet) }
+}
+
 /// `ReadAhead` must lend exactly the records that reading inline makes, in order, with the same failure
 /// at the same place; small chunks make the hand-over happen often.
 @Suite("ReadAhead: records made on the reading thread, in file order")
@@ -49,9 +60,9 @@ struct ReadAheadTests {
     func readAhead(_ path: String, chunks: Int, recordsPerChunk: Int) throws -> Read {
         var read = Read()
         let file = try CaptureFile.open(path: path)
-        let result = ReadAhead.forEachRecord(of: file, chunks: chunks, recordsPerChunk: recordsPerChunk,
-                                             transform: { Copied($0) }) { copied in
-            read.packets.append(copied)
+        let result = ReadAhead.forEachRecord(of: file, chunks: chunks, recordsPerChunk: recordsPerChunk) {
+            (copied: UnsafePointer<Copied>) in
+            read.packets.append(copied.pointee)
         }
         read.failure = result.failure?.message
         read.linkTypes = result.linkTypes
@@ -96,5 +107,50 @@ struct ReadAheadTests {
         #expect(ahead.packets.isEmpty)
         #expect(ahead.failure == nil)
         #expect(ahead.linkTypes == [.ethernet])
+    }
+}
+
+/// `DecodedFrame` is filled in place in a reused slot: whatever the slot held before, it must then say
+/// what `PacketDecoder.decode` says of the new packet, with the packet's number, time and offset.
+@Suite("DecodedFrame: a reused slot says what the decoder says")
+struct DecodedFrameTests {
+    @Test("TCP, non-TCP and damaged frames in turn through one slot")
+    func reusedSlot() {
+        let syn = FrameBuilder.tcp(src: "198.18.0.1", sport: 40000, dst: "198.18.0.2", dport: 80, flags: [.syn],
+                                   options: [.mss(1460), .windowScale(7)])
+        let data6 = FrameBuilder.tcp(src: "2001:db8::1", sport: 40000, dst: "2001:db8::2", dport: 443, seq: 5, ack: 9,
+                                     flags: [.ack, .psh], payload: .count(300))
+        let vlan = FrameBuilder.tcp(src: "198.18.0.3", sport: 1, dst: "198.18.0.4", dport: 2, flags: [.ack],
+                                    link: .ethernet(vlans: [.dot1Q(7)]))
+        let icmp = FrameBuilder.icmpError(reporter: "198.18.0.9", recipient: "198.18.0.1", type: 3, code: 1,
+                                          quoting: Array(syn.dropFirst(14)), quoteLength: 28)
+        var udp = syn
+        udp[14 + 9] = 17
+        let frames: [(String, [UInt8], wireLength: Int, LinkType)] = [
+            ("syn", syn, syn.count, .ethernet), ("udp", udp, udp.count, .ethernet), ("v6 data", data6, data6.count, .ethernet),
+            ("icmp", icmp, icmp.count, .ethernet), ("v6 data cut", Array(data6.prefix(90)), data6.count, .ethernet),
+            ("vlan", vlan, vlan.count, .ethernet), ("syn again", syn, syn.count, .ethernet),
+            ("cut in ip", Array(syn.prefix(30)), syn.count, .ethernet), ("raw", Array(syn.dropFirst(14)), syn.count - 14, .raw),
+            ("unsupported", syn, syn.count, LinkType(rawValue: 147)), ("v6 data again", data6, data6.count, .ethernet),
+        ]
+        var frame = DecodedFrame()
+        var fastCount = 0
+        for (i, (name, bytes, wireLength, linkType)) in frames.enumerated() {
+            bytes.withUnsafeBytes { buffer in
+                let packet = CapturedPacket(
+                    number: i + 1, timestamp: Timestamp(rawValue: 1_000 + Int64(i)), bytes: buffer, wireLength: wireLength,
+                    linkType: linkType, fileOffset: Int64(100 * i))
+                frame.fill(from: packet)
+                let expected = PacketDecoder.decode(linkType: linkType, bytes: buffer, wireLength: wireLength)
+                #expect(String(describing: frame.decoded) == String(describing: expected), "\(name)")
+                #expect(String(describing: DecodedFrame(packet).decoded) == String(describing: expected), "\(name)")
+                #expect(frame.number == i + 1 && frame.timestamp.rawValue == 1_000 + Int64(i), "\(name)")
+                #expect(frame.fileOffset == Int64(100 * i), "\(name)")
+                #expect(frame.isSnapTruncated == (bytes.count < wireLength), "\(name)")
+                if frame.isFastTCP { fastCount += 1 }
+            }
+        }
+        // syn, v6 data, v6 data cut, syn again, v6 data again: the rest went through `other`.
+        #expect(fastCount == 5)
     }
 }
