@@ -181,10 +181,22 @@ public struct ZeekState: Sendable {
         countPacket(fromOriginator: fromOriginator)
         if fromOriginator {
             if common.processUsual(p, sender: &originator, peer: &responder, isOriginator: true) { return }
-            common.process(p, sender: &originator, peer: &responder, isOriginator: true)
+            if Common.isOpeningSYN(p, sender: originator) {
+                common.processOpeningSYN(p, sender: &originator, peer: &responder, isOriginator: true)
+            } else if common.isUsualFIN(p, sender: originator, peer: responder, isOriginator: true) {
+                common.processUsualFIN(p, sender: &originator, peer: &responder, isOriginator: true)
+            } else {
+                common.process(p, sender: &originator, peer: &responder, isOriginator: true)
+            }
         } else {
             if common.processUsual(p, sender: &responder, peer: &originator, isOriginator: false) { return }
-            common.process(p, sender: &responder, peer: &originator, isOriginator: false)
+            if Common.isOpeningSYN(p, sender: responder) {
+                common.processOpeningSYN(p, sender: &responder, peer: &originator, isOriginator: false)
+            } else if common.isUsualFIN(p, sender: responder, peer: originator, isOriginator: false) {
+                common.processUsualFIN(p, sender: &responder, peer: &originator, isOriginator: false)
+            } else {
+                common.process(p, sender: &responder, peer: &originator, isOriginator: false)
+            }
         }
     }
 
@@ -273,6 +285,133 @@ extension ZeekState.Common {
             deliver(&sender, from: relativeSeq, length: length)
         }
         return true
+    }
+
+    /// Whether `p` is a side's opening SYN or SYN-ACK: SYN without FIN or RST, no payload, from a side
+    /// still inactive. Half the packets the usual-packet path leaves (one per side per connection).
+    @inline(__always)
+    static func isOpeningSYN(_ p: TCPPacketSummary, sender: Side) -> Bool {
+        let control = TCPFlags.syn.rawValue | TCPFlags.fin.rawValue | TCPFlags.rst.rawValue
+        return p.flags.rawValue & control == TCPFlags.syn.rawValue && p.payloadLength == 0
+            && sender.status == .inactive
+    }
+
+    /// A packet `isOpeningSYN` accepts: does what `process` would, with what such a packet makes constant
+    /// folded by hand (`ZeekStateFastPathTests` compares the states):
+    /// - `initialize` numbers the sender from this SYN: start `seq`, last `seq + 1`, no wraps; so the
+    ///   relative sequence is 0 without underflow, and `updateLastSeq` sees delta 0 and no payload:
+    ///   nothing to do;
+    /// - `updateControlHistory` takes its SYN case; the FIN and RST counters do nothing;
+    /// - `updateStates` takes the `.inactive` case with a SYN, which always leaves `.inactive`;
+    /// - no payload: nothing to deliver.
+    @inline(never)
+    mutating func processOpeningSYN(_ p: TCPPacketSummary, sender: inout Side, peer: inout Side, isOriginator: Bool) {
+        let hasACK = p.flags.contains(.ack)
+        let seq = p.sequenceNumber.rawValue
+        let ackNumber = p.acknowledgmentNumber.rawValue
+
+        notePartial(isOriginator: isOriginator, isSYN: true, hasACK: hasACK)
+        sender.initialize(start: seq, last: seq &+ 1)
+
+        let letter = UInt8(ascii: hasACK ? "H" : "S")
+        if mark(Mark.syn, letter, isOriginator: isOriginator) && sender.lastSYN != 0 {
+            append(letter, isOriginator: isOriginator)
+        }
+        sender.lastSYN = 0
+
+        // The sender is inactive, so neither reset nor (before `updateStates`) anything else.
+        if p.window == 0 && peer.status != .closed {
+            if sender.zeroWindows.note() { append(UInt8(ascii: "W"), isOriginator: isOriginator) }
+        }
+
+        var relativeAck: Int64 = 0
+        if hasACK {
+            if peer.status == .inactive {
+                relativeAck = 1
+                peer.initialize(start: ackNumber &- 1, last: ackNumber &- 1)
+            } else {
+                let (value, ackUnderflow) = peer.relative(ackNumber, reference: peer.ack, wraps: peer.ackWraps)
+                if !ackUnderflow {
+                    relativeAck = value
+                    updateAck(&peer, ackNumber)
+                }
+            }
+        }
+
+        // `updateStates`, `.inactive` with a SYN.
+        if isOriginator {
+            sender.setStatus(hasACK ? .synAckSent : .synSent)
+        } else {
+            if !hasACK && peer.status == .synAckSent { peer.setStatus(.established) }
+            if peer.status == .synSent { peer.setStatus(.established) }
+            sender.setStatus(.established)
+        }
+
+        if hasACK {
+            acknowledge(&peer, upTo: relativeAck, ackerIsClean: sender.isClean, peerIsOriginator: !isOriginator)
+        }
+        if isOriginator { firstPacketFromOriginator = true } else { firstPacketFromResponder = true }
+    }
+
+    /// Whether `p` is a usual FIN: FIN and ACK without SYN or RST, from a side that has sent before
+    /// to a side already numbered (the other half of what the usual-packet path leaves).
+    @inline(__always)
+    func isUsualFIN(_ p: TCPPacketSummary, sender: Side, peer: Side, isOriginator: Bool) -> Bool {
+        let controlOrACK = TCPFlags.syn.rawValue | TCPFlags.fin.rawValue | TCPFlags.rst.rawValue | TCPFlags.ack.rawValue
+        return p.flags.rawValue & controlOrACK == TCPFlags.fin.rawValue | TCPFlags.ack.rawValue
+            && (isOriginator ? firstPacketFromOriginator : firstPacketFromResponder)
+            && sender.status != .inactive && peer.status != .inactive
+    }
+
+    /// A packet `isUsualFIN` accepts: does what `process` would, with what such a packet makes constant
+    /// folded by hand (`ZeekStateFastPathTests` compares the states):
+    /// - `notePartial` and the first-packet flag: the direction has sent before, nothing to do;
+    /// - `initialize`: needs a SYN or an inactive sender (neither); nor is the peer numbered here
+    ///   (`init_peer` needs it inactive);
+    /// - `updateControlHistory` takes its FIN case, `updateStates` its FIN-only branches.
+    @inline(never)
+    mutating func processUsualFIN(_ p: TCPPacketSummary, sender: inout Side, peer: inout Side, isOriginator: Bool) {
+        let length = Int64(p.payloadLength)
+        let seq = p.sequenceNumber.rawValue
+        let ackNumber = p.acknowledgmentNumber.rawValue
+        let segmentLength = length &+ 1
+
+        let (relativeSeq, underflow) = sender.relative(seq, reference: sender.last, wraps: sender.seqWraps)
+        if mark(Mark.fin, UInt8(ascii: "F"), isOriginator: isOriginator) && relativeSeq &+ length != sender.lastFIN {
+            append(UInt8(ascii: "F"), isOriginator: isOriginator)
+        }
+        sender.lastFIN = relativeSeq &+ length
+
+        if p.window == 0 && peer.status != .closed && sender.status != .reset {
+            if sender.zeroWindows.note() { append(UInt8(ascii: "W"), isOriginator: isOriginator) }
+        }
+        sender.finCount &+= 1
+        sender.finSequence = relativeSeq &+ segmentLength
+
+        var relativeAck: Int64 = 0
+        let (value, ackUnderflow) = peer.relative(ackNumber, reference: peer.ack, wraps: peer.ackWraps)
+        if !ackUnderflow {
+            relativeAck = value
+            updateAck(&peer, ackNumber)
+        }
+
+        updateLastSeq(&sender, pastSegment: seq &+ UInt32(truncatingIfNeeded: segmentLength), isSYN: false,
+                      isFIN: true, isRST: false, length: length, isOriginator: isOriginator)
+        // `updateStates` for a FIN alone (the sender is not inactive).
+        switch sender.status {
+        case .synSent, .synAckSent:
+            sender.setStatus(.closed)
+        case .established, .partial:
+            sender.setStatus(.closed)
+            if peer.status == .reset && peer.previous == .closed { peer.setStatus(.closed) }
+        case .inactive, .closed, .reset:
+            break
+        }
+
+        acknowledge(&peer, upTo: relativeAck, ackerIsClean: sender.isClean, peerIsOriginator: !isOriginator)
+        if length > 0 && !underflow && p.capturedPayloadLength >= p.payloadLength {
+            deliver(&sender, from: relativeSeq, length: length)
+        }
     }
 
     /// One packet from `sender` (Zeek `TCPSessionAdapter::DeliverPacket` and what it calls, in its order).

@@ -4,7 +4,8 @@ import Testing
 import WireFormat
 
 // `ZeekState.observe` takes a fast path (`Common.processUsual`) for the usual packet, an ACK with or
-// without data between sides already numbered. It must leave exactly the state the full model
+// without data between sides already numbered, and its own paths for a side's opening SYN and the
+// usual FIN (`processOpeningSYN`, `processUsualFIN`). It must leave exactly the state the full model
 // (`Common.process`) leaves. These tests run random but plausible conversations through both and
 // compare the whole state (sides, reassembly blocks, history) after every packet.
 
@@ -15,7 +16,7 @@ struct ZeekStateFastPathTests {
 
     @Test("random conversations leave the same state after every packet, fast path or not")
     func fastPathMatchesFullModel() {
-        var usualPackets = 0, otherPackets = 0
+        var usualPackets = 0, otherPackets = 0, openingSYNs = 0, usualFINs = 0
         for seed in UInt64(1)...400 {
             var fast = ZeekState(), full = ZeekState()
             let conversation = Conversations.random(seed: seed, count: Int(seed % 60) + 4)
@@ -28,6 +29,14 @@ struct ZeekStateFastPathTests {
                     ? probe.common.processUsual(p, sender: &probe.originator, peer: &probe.responder, isOriginator: true)
                     : probe.common.processUsual(p, sender: &probe.responder, peer: &probe.originator, isOriginator: false)
                 if usual { usualPackets += 1 } else { otherPackets += 1 }
+                // The two paths `observe` takes for control packets before the full model.
+                if !usual && ZeekState.Common.isOpeningSYN(p, sender: fromOriginator ? fast.originator : fast.responder) {
+                    openingSYNs += 1
+                } else if !usual && (fromOriginator
+                    ? fast.common.isUsualFIN(p, sender: fast.originator, peer: fast.responder, isOriginator: true)
+                    : fast.common.isUsualFIN(p, sender: fast.responder, peer: fast.originator, isOriginator: false)) {
+                    usualFINs += 1
+                }
 
                 fast.observe(p, fromOriginator: fromOriginator, time: time)
                 full.observeWithoutFastPath(p, fromOriginator: fromOriginator)
@@ -39,6 +48,7 @@ struct ZeekStateFastPathTests {
         }
         // Both paths must have been exercised for the comparison to mean anything.
         #expect(usualPackets > 5_000 && otherPackets > 1_500, "usual \(usualPackets), other \(otherPackets)")
+        #expect(openingSYNs > 300 && usualFINs > 300, "opening SYNs \(openingSYNs), usual FINs \(usualFINs)")
     }
 
     @Test("the fast path's letters: D and A once per direction, T for a retransmission, G for a gap")
