@@ -88,43 +88,47 @@ extension Connection {
     mutating func apply(_ p: TCPPacketSummary, from role: Role, number: Int, time: Timestamp, configuration: TrackerConfiguration) {
         // The usual packet (an in-order ACK, with or without data, mid-conversation) takes a shorter path
         // that leaves exactly the state the full one below leaves (FastPathTests compare them).
-        if p.flags.rawValue & Self.controlOrACK == TCPFlags.ack.rawValue && !endingKnown {
-            let usual = role == .client
-                ? Self.applyUsual(p, sender: &clientSide, peer: &serverSide, number: number, time: time)
-                : Self.applyUsual(p, sender: &serverSide, peer: &clientSide, number: number, time: time)
-            if usual != .notUsual {
-                noteConnectionWide(p, from: role, number: number, time: time, configuration: configuration)
-                zeek.observe(p, fromOriginator: role == .client, time: time)
-                switch usual {
-                case .firstData:
-                    record(ConnectionEvent(kind: .firstData, packet: number, time: time, from: role,
-                                           value: Int64(p.payloadLength), sequenceNumber: p.sequenceNumber))
-                case .finAcknowledged:
-                    record(ConnectionEvent(kind: .finAcknowledged, packet: number, time: time, from: role,
-                                           acknowledgmentNumber: p.acknowledgmentNumber))
-                    // As at the end of `transition`: both sides closed and both FINs acknowledged.
-                    if clientSide.state == .closed && serverSide.state == .closed
-                        && clientSide.finAcknowledged && serverSide.finAcknowledged {
-                        markEndingKnown(time)
-                    }
-                case .completesHandshake:
-                    completeHandshake(from: role, number: number, time: time)  // as `transition` does
-                case .applied, .notUsual:
-                    break
-                }
-                return
-            }
+        let usual = applyUsualSides(p, from: role, number: number, time: time)
+        guard usual != .notUsual else {
+            applyGeneral(p, from: role, number: number, time: time, configuration: configuration)
+            return
         }
-        applyGeneral(p, from: role, number: number, time: time, configuration: configuration)
+        noteConnectionWide(p, from: role, number: number, time: time, configuration: configuration)
+        zeek.observe(p, fromOriginator: role == .client, time: time)
+        switch usual {
+        case .firstData:
+            record(ConnectionEvent(kind: .firstData, packet: number, time: time, from: role,
+                                   value: Int64(p.payloadLength), sequenceNumber: p.sequenceNumber))
+        case .finAcknowledged:
+            record(ConnectionEvent(kind: .finAcknowledged, packet: number, time: time, from: role,
+                                   acknowledgmentNumber: p.acknowledgmentNumber))
+            // As at the end of `transition`: both sides closed and both FINs acknowledged.
+            if clientSide.state == .closed && serverSide.state == .closed
+                && clientSide.finAcknowledged && serverSide.finAcknowledged {
+                markEndingKnown(time)
+            }
+        case .completesHandshake:
+            completeHandshake(from: role, number: number, time: time)  // as `transition` does
+        case .applied, .notUsual:
+            break
+        }
     }
 
-    static let controlOrACK = TCPFlags.syn.rawValue | TCPFlags.fin.rawValue | TCPFlags.rst.rawValue | TCPFlags.ack.rawValue
+    /// The side updates of a usual packet from `role` (`applyUsual`), if it is one: an ACK without SYN,
+    /// FIN or RST while the ending is not known. `.notUsual` changes nothing.
+    @inline(__always)
+    mutating func applyUsualSides(_ p: TCPPacketSummary, from role: Role, number: Int, time: Timestamp) -> UsualOutcome {
+        guard p.flags.controlAndACK == .ack && !endingKnown else { return .notUsual }
+        return role == .client
+            ? Self.applyUsual(p, sender: &clientSide, peer: &serverSide, number: number, time: time)
+            : Self.applyUsual(p, sender: &serverSide, peer: &clientSide, number: number, time: time)
+    }
 
     /// What `applyUsual` did, and what the caller then records or completes.
     enum UsualOutcome { case notUsual, applied, firstData, finAcknowledged, completesHandshake }
 
-    /// The side updates of `applyGeneral` for the usual packet: an ACK without SYN, FIN or RST (the caller
-    /// checked the flags and that the ending is not known) sending exactly the sender's next sequence
+    /// The side updates of `applyGeneral` for the usual packet: an ACK without SYN, FIN or RST (the caller,
+    /// `applyUsualSides`, checked the flags and that the ending is not known) sending exactly the sender's next sequence
     /// number, with a non-zero window and not leaving a zero window, to a peer whose stream was seen and
     /// that this ACK does not acknowledge beyond what was seen; from a side in `partial` or `established`,
     /// or without data from a side that closed (its last ACK) or from a client whose ACK completes the

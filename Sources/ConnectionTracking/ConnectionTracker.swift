@@ -60,10 +60,7 @@ public struct ConnectionTracker {
                 slots[i].finishReason = reason
                 remove(slot: i, finished: finished)
             } else {
-                slots[i].apply(packet, from: slots[i].client == source ? .client : .server, number: number, time: time,
-                               configuration: configuration)
-                notBefore[i] = lowerBound(slot: i)
-                noteAnswer(packet, source: source)
+                apply(packet, from: source, slot: i, number: number, time: time)
                 if packet.flags.contains(.syn) && packet.flags.contains(.ack) && slots[i].handshakeAckPacket != 0
                     && slots[i].server == source && overflowingServers.count < Self.maximumAnsweringServers {
                     overflowingServers.insert(source)
@@ -76,6 +73,13 @@ public struct ConnectionTracker {
         let i = insert(Connection.starting(with: packet, source: source, destination: destination, id: nextID,
                                            number: number, time: time), key: key, hash: hash)
         nextID += 1
+        apply(packet, from: source, slot: i, number: number, time: time)
+    }
+
+    /// Applies `packet`, sent by `source`, to the connection in slot `i` in place, then moves the slot's
+    /// expiry bound and notes a SYN-ACK's sender as a server that answers.
+    @inline(__always)
+    mutating func apply(_ packet: TCPPacketSummary, from source: Endpoint, slot i: Int, number: Int, time: Timestamp) {
         slots[i].apply(packet, from: slots[i].client == source ? .client : .server, number: number, time: time,
                        configuration: configuration)
         notBefore[i] = lowerBound(slot: i)

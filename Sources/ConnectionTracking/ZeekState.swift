@@ -180,23 +180,9 @@ public struct ZeekState: Sendable {
     public mutating func observe(_ p: TCPPacketSummary, fromOriginator: Bool, time: Timestamp) {
         countPacket(fromOriginator: fromOriginator)
         if fromOriginator {
-            if common.processUsual(p, sender: &originator, peer: &responder, isOriginator: true) { return }
-            if Common.isOpeningSYN(p, sender: originator) {
-                common.processOpeningSYN(p, sender: &originator, peer: &responder, isOriginator: true)
-            } else if common.isUsualFIN(p, sender: originator, peer: responder, isOriginator: true) {
-                common.processUsualFIN(p, sender: &originator, peer: &responder, isOriginator: true)
-            } else {
-                common.process(p, sender: &originator, peer: &responder, isOriginator: true)
-            }
+            common.dispatch(p, sender: &originator, peer: &responder, isOriginator: true)
         } else {
-            if common.processUsual(p, sender: &responder, peer: &originator, isOriginator: false) { return }
-            if Common.isOpeningSYN(p, sender: responder) {
-                common.processOpeningSYN(p, sender: &responder, peer: &originator, isOriginator: false)
-            } else if common.isUsualFIN(p, sender: responder, peer: originator, isOriginator: false) {
-                common.processUsualFIN(p, sender: &responder, peer: &originator, isOriginator: false)
-            } else {
-                common.process(p, sender: &responder, peer: &originator, isOriginator: false)
-            }
+            common.dispatch(p, sender: &responder, peer: &originator, isOriginator: false)
         }
     }
 
@@ -254,9 +240,7 @@ extension ZeekState.Common {
     /// package builds with Swift 6.0 and later.
     @inline(__always)
     mutating func processUsual(_ p: TCPPacketSummary, sender: inout Side, peer: inout Side, isOriginator: Bool) -> Bool {
-        let ackOnly = TCPFlags.ack.rawValue
-        let controlOrACK = TCPFlags.syn.rawValue | TCPFlags.fin.rawValue | TCPFlags.rst.rawValue | ackOnly
-        guard p.flags.rawValue & controlOrACK == ackOnly, p.window != 0,
+        guard p.flags.controlAndACK == .ack, p.window != 0,
               isOriginator ? firstPacketFromOriginator : firstPacketFromResponder,
               sender.status != .inactive, peer.status != .inactive
         else { return false }
@@ -287,12 +271,25 @@ extension ZeekState.Common {
         return true
     }
 
+    /// One packet from `sender`: the usual packet, an opening SYN and a usual FIN take their own paths,
+    /// anything else the full model (`process`). Each leaves the state `process` would.
+    @inline(__always)
+    mutating func dispatch(_ p: TCPPacketSummary, sender: inout Side, peer: inout Side, isOriginator: Bool) {
+        if processUsual(p, sender: &sender, peer: &peer, isOriginator: isOriginator) { return }
+        if Self.isOpeningSYN(p, sender: sender) {
+            processOpeningSYN(p, sender: &sender, peer: &peer, isOriginator: isOriginator)
+        } else if isUsualFIN(p, sender: sender, peer: peer, isOriginator: isOriginator) {
+            processUsualFIN(p, sender: &sender, peer: &peer, isOriginator: isOriginator)
+        } else {
+            process(p, sender: &sender, peer: &peer, isOriginator: isOriginator)
+        }
+    }
+
     /// Whether `p` is a side's opening SYN or SYN-ACK: SYN without FIN or RST, no payload, from a side
     /// still inactive. Half the packets the usual-packet path leaves (one per side per connection).
     @inline(__always)
     static func isOpeningSYN(_ p: TCPPacketSummary, sender: Side) -> Bool {
-        let control = TCPFlags.syn.rawValue | TCPFlags.fin.rawValue | TCPFlags.rst.rawValue
-        return p.flags.rawValue & control == TCPFlags.syn.rawValue && p.payloadLength == 0
+        return p.flags.intersection([.syn, .fin, .rst]) == .syn && p.payloadLength == 0
             && sender.status == .inactive
     }
 
@@ -357,8 +354,7 @@ extension ZeekState.Common {
     /// to a side already numbered (the other half of what the usual-packet path leaves).
     @inline(__always)
     func isUsualFIN(_ p: TCPPacketSummary, sender: Side, peer: Side, isOriginator: Bool) -> Bool {
-        let controlOrACK = TCPFlags.syn.rawValue | TCPFlags.fin.rawValue | TCPFlags.rst.rawValue | TCPFlags.ack.rawValue
-        return p.flags.rawValue & controlOrACK == TCPFlags.fin.rawValue | TCPFlags.ack.rawValue
+        return p.flags.controlAndACK == [.fin, .ack]
             && (isOriginator ? firstPacketFromOriginator : firstPacketFromResponder)
             && sender.status != .inactive && peer.status != .inactive
     }

@@ -12,6 +12,10 @@ public struct TCPFlags: OptionSet, Hashable, Sendable, CustomStringConvertible {
     @inlinable public static var ece: TCPFlags { TCPFlags(rawValue: 0x40) }
     @inlinable public static var cwr: TCPFlags { TCPFlags(rawValue: 0x80) }
 
+    /// Only SYN, FIN, RST and ACK: the bits that decide how a segment is handled (PSH, URG, ECE, CWR
+    /// do not), so `flags.controlAndACK == .ack` picks the plain ACK with or without PSH.
+    @inlinable public var controlAndACK: TCPFlags { TCPFlags(rawValue: rawValue & 0x17) }
+
     /// tcpdump-style letters: S, F, R, P, U, E, W and "." for ACK.
     public var description: String {
         var s = ""

@@ -46,11 +46,7 @@ struct ConnectionFastPathTests {
                 let role: Role = fast.client == sender ? .client : .server
                 // Whether the fast path takes this packet (on a copy: it changes nothing when it declines).
                 var probe = fast
-                let usual = p.flags.rawValue & Connection.controlOrACK == TCPFlags.ack.rawValue && !probe.endingKnown
-                    && (role == .client
-                        ? Connection.applyUsual(p, sender: &probe.clientSide, peer: &probe.serverSide, number: number, time: time)
-                        : Connection.applyUsual(p, sender: &probe.serverSide, peer: &probe.clientSide, number: number, time: time))
-                        != .notUsual
+                let usual = probe.applyUsualSides(p, from: role, number: number, time: time) != .notUsual
                 if usual { usualPackets += 1 } else { otherPackets += 1 }
 
                 fast.apply(p, from: role, number: number, time: time, configuration: configuration)
