@@ -108,13 +108,9 @@ public enum Fixtures {
         return out
     }()
 
-    /// A fresh path under the system temporary directory (the file does not exist yet).
+    /// A fresh path in the test process's scratch folder (the file does not exist yet; the folder is
+    /// removed when the process exits).
     public static func temporaryPath(_ name: String) -> String {
-        var template = Array("/tmp/coroner-test-XXXXXX".utf8CString)
-        let directory = template.withUnsafeMutableBufferPointer { buffer -> String in
-            guard let base = buffer.baseAddress, mkdtemp(base) != nil else { return "/tmp" }
-            return String(cString: base)
-        }
-        return directory + "/" + name
+        TestScratch.path(name)
     }
 }

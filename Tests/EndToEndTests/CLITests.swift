@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Runs the built `coroner` executable, as a user would.
 struct CLIResult {
@@ -26,8 +27,7 @@ func runCoroner(_ arguments: [String]) throws -> CLIResult {
 }
 
 func temporaryFile(_ name: String, _ bytes: Data) throws -> URL {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("coroner-cli-\(getpid())")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let dir = URL(fileURLWithPath: TestScratch.directory("cli"))
     let url = dir.appendingPathComponent(name)
     try bytes.write(to: url)
     return url

@@ -267,9 +267,7 @@ struct LiveTests {
     let lab = NamespacePair(tag: "v")
     defer { lab.tearDown() }
     try lab.setUp()
-    let written = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "coroner-live-\(getpid()).pcap")
-    defer { try? FileManager.default.removeItem(at: written) }
+    let written = URL(fileURLWithPath: TestScratch.path("live.pcap"))
     let coroner = try #require(Paths.coronerExecutable).path
     let live = try lab.start(
       in: lab.a, [coroner, "live", "-i", lab.vethA, "--format", "ndjson", "--write", written.path])

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `coroner report`: the bundle's excerpt holds exactly the selected connections (checked with tshark
 /// when installed), re-analysis gives the same verdicts, and an anonymized bundle keeps no original
@@ -16,9 +17,8 @@ struct ReportBundleTests {
     }
 
     static func bundleDirectory(_ name: String) throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("coroner-bundle-\(getpid())-\(name)")
-        try? FileManager.default.removeItem(at: dir)
-        return dir
+        // A path that does not exist yet, in the test process's scratch folder: the bundle makes it.
+        URL(fileURLWithPath: TestScratch.path("bundle-\(name)"))
     }
 
     static func verdicts(_ path: String) throws -> [Verdict] {

@@ -2,6 +2,7 @@ import Analysis
 import Foundation
 import Reporting
 import Testing
+import TestSupport
 
 /// Folders and files the robustness tests read, found from this file's path.
 enum RobustnessPaths {
@@ -31,9 +32,7 @@ enum RobustnessPaths {
 
     /// A fresh per-process scratch folder.
     static let scratch: URL = {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("coroner-robustness-\(getpid())")
-        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
+        URL(fileURLWithPath: TestScratch.directory("robustness"))
     }()
 
     static func write(_ bytes: [UInt8], named name: String) -> String {
