@@ -29,14 +29,6 @@ func isLikelyServerPort(_ port: UInt16) -> Bool {
 }
 
 extension Connection {
-    /// What an empty slot holds. Built fresh each time: copying a stored one costs a lazy-global check
-    /// and a retain per array field (about 20), a fresh one only stores the empty-array singleton.
-    static var vacant: Connection {
-        Connection(
-            id: 0, client: Endpoint(ip: IPAddress(ipv4: 0), port: 0), server: Endpoint(ip: IPAddress(ipv4: 0), port: 0),
-            rolesInferred: false, roleEvidence: .firstSender, rolesFlipped: false, packet: 0, time: .zero)
-    }
-
     /// A new connection whose first packet is `packet`; decides the roles.
     static func starting(
         with packet: TCPPacketSummary, source: Endpoint, destination: Endpoint, id: Int, number: Int, time: Timestamp

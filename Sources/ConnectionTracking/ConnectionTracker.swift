@@ -11,16 +11,15 @@ public struct ConnectionTracker {
 
     var index: FlowIndex
     var slots = SlotTable()
-    var live: ContiguousArray<Bool> = []
     var keys: ContiguousArray<FlowKey> = []
     var freeSlots: ContiguousArray<Int32> = []
-    /// Per slot, a time (ns) until which its connection cannot expire, `Int64.max` for a free slot: the
-    /// sweep reads this dense array instead of visiting every 1.4 KB connection each second. Without it
-    /// a capture's still-open connections (kept until the idle timeout, 7,500 s) made every sweep
-    /// longer: on the 2M-connection benchmark they grow to 20,000 and the sweeps to a tenth of the work.
-    /// Set from a cheap lower bound after each packet (`lowerBound`), raised to the exact time when a
-    /// sweep finds the connection not yet expired (`exactDeadline`).
-    var notBefore: ContiguousArray<Int64> = []
+    // Per slot, a time (ns) until which its connection cannot expire, `Int64.max` for a free slot
+    // (`slots.notBefore(i)`): the sweep reads this dense array instead of visiting every 1.4 KB
+    // connection each second. Without it a capture's still-open connections (kept until the idle
+    // timeout, 7,500 s) made every sweep longer: on the 2M-connection benchmark they grow to 20,000
+    // and the sweeps to a tenth of the work. Set from a cheap lower bound after each packet
+    // (`lowerBound`), raised to the exact time when a sweep finds the connection not yet expired
+    // (`exactDeadline`).
     var nextID = 1
     /// Servers seen answering a SYN with a SYN-ACK (bounded), to tell a dead server from a busy one.
     var answeringServers: Set<Endpoint> = []
@@ -43,6 +42,7 @@ public struct ConnectionTracker {
     public mutating func process(
         _ packet: TCPPacketSummary, number: Int, time: Timestamp, finished: (consuming Connection) -> Void
     ) {
+        slots.makeUnique()  // once here: every slot access below is a plain pointer access
         statistics.packets &+= 1
         if time < lastTime { statistics.timeWentBackwards &+= 1 } else { lastTime = time }
         if lastTime >= nextSweep {
@@ -70,8 +70,10 @@ public struct ConnectionTracker {
         }
         if index.count >= configuration.maxConnections { evict(now: time, finished: finished) }
         // Into its slot first, then the packet applied there: a local would be copied in (1.4 KB).
-        let i = insert(Connection.starting(with: packet, source: source, destination: destination, id: nextID,
-                                           number: number, time: time), key: key, hash: hash)
+        let id = nextID
+        let i = insert(key: key, hash: hash) {
+            Connection.starting(with: packet, source: source, destination: destination, id: id, number: number, time: time)
+        }
         nextID += 1
         apply(packet, from: source, slot: i, number: number, time: time)
     }
@@ -82,7 +84,7 @@ public struct ConnectionTracker {
     mutating func apply(_ packet: TCPPacketSummary, from source: Endpoint, slot i: Int, number: Int, time: Timestamp) {
         slots[i].apply(packet, from: slots[i].client == source ? .client : .server, number: number, time: time,
                        configuration: configuration)
-        notBefore[i] = lowerBound(slot: i)
+        slots.setNotBefore(i, lowerBound(slot: i))
         noteAnswer(packet, source: source)
     }
 
@@ -106,6 +108,7 @@ public struct ConnectionTracker {
 
     /// Ties an ICMP error to the connection whose packet it quotes, if that connection is tracked.
     public mutating func process(icmp error: ICMPErrorSummary, number: Int, time: Timestamp) {
+        slots.makeUnique()
         statistics.icmpErrors &+= 1
         let quotedSource = Endpoint(ip: error.quotedSource, port: error.quotedSourcePort)
         let quotedDestination = Endpoint(ip: error.quotedDestination, port: error.quotedDestinationPort)
@@ -125,14 +128,16 @@ public struct ConnectionTracker {
     /// Finishes connections whose linger or idle time has passed by `now` (live captures call this
     /// on read timeouts, so verdicts come without waiting for the next packet).
     public mutating func advance(to now: Timestamp, finished: (consuming Connection) -> Void) {
+        slots.makeUnique()
         if now > lastTime { lastTime = now }
         sweep(now: now, finished: finished)
     }
 
     /// Hands on every connection still tracked (end of input), in creation order.
     public mutating func finishAll(finished: (consuming Connection) -> Void) {
+        slots.makeUnique()
         var remaining: [(Int, Int)] = []
-        for i in slots.indices where live[i] { remaining.append((slots[i].id, i)) }
+        for i in slots.indices where slots.isOccupied(i) { remaining.append((slots[i].id, i)) }
         remaining.sort { $0.0 < $1.0 }
         for (_, i) in remaining {
             if !slots[i].endingKnown { slots[i].finishReason = .endOfInput }
@@ -142,22 +147,19 @@ public struct ConnectionTracker {
 
     // MARK: - Table
 
-    /// Puts `connection` in a free slot and returns it; the caller sets the slot's `notBefore`.
-    mutating func insert(_ connection: consuming Connection, key: FlowKey, hash: UInt32) -> Int {
+    /// Puts the connection `make` builds (straight into the slot's memory) in a free slot and returns
+    /// the slot; the caller sets the slot's `notBefore`.
+    mutating func insert(key: FlowKey, hash: UInt32, _ make: () -> Connection) -> Int {
         statistics.connectionsStarted &+= 1
         let slot: Int32
         if let free = freeSlots.popLast() {
             slot = free
-            slots.put(Int(free), connection)
             keys[Int(free)] = key
-            live[Int(free)] = true
         } else {
-            slot = Int32(slots.count)
-            slots.append(connection)
+            slot = Int32(slots.appendFree())
             keys.append(key)
-            live.append(true)
-            notBefore.append(.max)
         }
+        slots.put(Int(slot), make)
         index.insert(slot: slot, hash: hash)
         if index.count > statistics.peakConcurrent { statistics.peakConcurrent = index.count }
         return Int(slot)
@@ -165,8 +167,7 @@ public struct ConnectionTracker {
 
     mutating func remove(slot i: Int, finished: (consuming Connection) -> Void) {
         index.remove(slot: Int32(i), hash: index.hash(keys[i]))
-        live[i] = false
-        notBefore[i] = .max
+        slots.setNotBefore(i, .max)
         freeSlots.append(Int32(i))
         statistics.connectionsFinished &+= 1
         // Stamped in place, then moved out straight into the call: a local would be one more 1.4 KB copy.
@@ -184,7 +185,7 @@ public struct ConnectionTracker {
         let flags = packet.flags
         let isBareSYN = flags.contains(.syn) && !flags.contains(.ack) && !flags.contains(.rst)
         if slots[i].endingKnown && isBareSYN { return slots[i].finishReason }
-        if time.rawValue > notBefore[i], let reason = expiry(slot: i, now: time) { return reason }
+        if time.rawValue > slots.notBefore(i), let reason = expiry(slot: i, now: time) { return reason }
         if slots[i].endingKnown { return nil }  // within its linger: a stray packet
         guard isBareSYN || slots[i].clientSide.state == .synSent else { return nil }
         let fromClient = slots[i].client == source
@@ -209,12 +210,12 @@ public struct ConnectionTracker {
     mutating func sweep(now: Timestamp, finished: (consuming Connection) -> Void) {
         guard !index.isEmpty else { return }
         let time = now.rawValue
-        for i in notBefore.indices where time > notBefore[i] {
+        for i in slots.indices where time > slots.notBefore(i) {
             if let reason = expiry(slot: i, now: now) {
                 slots[i].finishReason = reason
                 remove(slot: i, finished: finished)
             } else {
-                notBefore[i] = exactDeadline(slot: i)
+                slots.setNotBefore(i, exactDeadline(slot: i))
             }
         }
     }
@@ -251,7 +252,7 @@ public struct ConnectionTracker {
 
     /// Why the connection in slot `i` is over by `now`, whatever comes next: its ending is known and the
     /// linger has passed (its own finish reason), it idled out, or a sender gave up; nil while it may
-    /// go on. Callers test `notBefore` first, so most packets and sweeps never get here.
+    /// go on. Callers test `slots.notBefore` first, so most packets and sweeps never get here.
     /// `mutating` though it changes nothing: from `sweep` or `splitReason` a non-mutating call would get
     /// a copy of the whole tracker; a mutating one borrows it in place.
     mutating func expiry(slot i: Int, now: Timestamp) -> FinishReason? {
@@ -274,12 +275,12 @@ public struct ConnectionTracker {
     mutating func evict(now: Timestamp, finished: (consuming Connection) -> Void) {
         var lastSeen: [Int64] = []
         lastSeen.reserveCapacity(index.count)
-        for i in slots.indices where live[i] { lastSeen.append(slots[i].end.rawValue) }
+        for i in slots.indices where slots.isOccupied(i) { lastSeen.append(slots[i].end.rawValue) }
         lastSeen.sort()
         let quota = max(1, lastSeen.count / 10)
         let cutoff = lastSeen[min(quota, lastSeen.count) - 1]
         var evicted = 0
-        for i in slots.indices where live[i] && evicted < quota && slots[i].end.rawValue <= cutoff {
+        for i in slots.indices where slots.isOccupied(i) && evicted < quota && slots[i].end.rawValue <= cutoff {
             slots[i].finishReason = slots[i].endingKnown ? slots[i].finishReason : .evicted
             if !slots[i].endingKnown { statistics.evictions &+= 1 }
             remove(slot: i, finished: finished)
