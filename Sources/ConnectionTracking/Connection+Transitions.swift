@@ -101,23 +101,35 @@ extension Connection {
             }
         case .completesHandshake:
             completeHandshake(from: role, number: number, time: time)  // as `transition` does
+        case .fin, .finAcknowledgingFIN:
+            // In `applyGeneral`'s order: the peer's FIN acknowledged (`noteAck`), then this FIN (`noteFIN`).
+            if usual == .finAcknowledgingFIN {
+                record(ConnectionEvent(kind: .finAcknowledged, packet: number, time: time, from: role,
+                                       acknowledgmentNumber: p.acknowledgmentNumber))
+            }
+            record(ConnectionEvent(kind: .fin, packet: number, time: time, from: role, value: Int64(p.payloadLength),
+                                   sequenceNumber: p.sequenceNumber, acknowledgmentNumber: p.acknowledgmentNumber,
+                                   flags: p.flags))
+            // This FIN is not acknowledged yet, so the ending is not known yet (`transition` would check).
         case .applied, .notUsual:
             break
         }
     }
 
-    /// The side updates of a usual packet from `role` (`applyUsual`), if it is one: an ACK without SYN,
-    /// FIN or RST while the ending is not known. `.notUsual` changes nothing.
+    /// The side updates of a usual packet from `role` (`applyUsual`), if it is one: an ACK, or a FIN+ACK,
+    /// without SYN or RST while the ending is not known. `.notUsual` changes nothing.
     @inline(__always)
     mutating func applyUsualSides(_ p: TCPPacketSummary, from role: Role, number: Int, time: Timestamp) -> UsualOutcome {
-        guard p.flags.controlAndACK == .ack && !endingKnown else { return .notUsual }
+        let control = p.flags.controlAndACK
+        let isFIN = control == [.fin, .ack]
+        guard (control == .ack || isFIN) && !endingKnown else { return .notUsual }
         return role == .client
-            ? Self.applyUsual(p, sender: &clientSide, peer: &serverSide, number: number, time: time)
-            : Self.applyUsual(p, sender: &serverSide, peer: &clientSide, number: number, time: time)
+            ? Self.applyUsual(p, isFIN: isFIN, sender: &clientSide, peer: &serverSide, number: number, time: time)
+            : Self.applyUsual(p, isFIN: isFIN, sender: &serverSide, peer: &clientSide, number: number, time: time)
     }
 
     /// What `applyUsual` did, and what the caller then records or completes.
-    enum UsualOutcome { case notUsual, applied, firstData, finAcknowledged, completesHandshake }
+    enum UsualOutcome { case notUsual, applied, firstData, finAcknowledged, completesHandshake, fin, finAcknowledgingFIN }
 
     /// The side updates of `applyGeneral` for the usual packet: an ACK without SYN, FIN or RST (the caller,
     /// `applyUsualSides`, checked the flags and that the ending is not known) sending exactly the sender's next sequence
@@ -129,13 +141,20 @@ extension Connection {
     /// record only the sender's first data (`.firstData`) or the acknowledgment of the peer's FIN
     /// (`.finAcknowledged`), which the caller records, or complete the handshake (`.completesHandshake`:
     /// the caller records it and changes the states). Anything else returns `.notUsual` and changes nothing.
+    ///
+    /// With `isFIN` (the flags are FIN+ACK) the same holds for the sender's first FIN, without data, from
+    /// `partial` or `established`: it also closes the sender (`noteFIN`'s side updates and the move to
+    /// `closed`); the caller records the FIN (`.fin`), after the acknowledgment of the peer's FIN when
+    /// this FIN+ACK acknowledges it (`.finAcknowledgingFIN`).
     @inline(__always)
-    static func applyUsual(_ p: TCPPacketSummary, sender: inout EndpointData, peer: inout EndpointData,
+    static func applyUsual(_ p: TCPPacketSummary, isFIN: Bool, sender: inout EndpointData, peer: inout EndpointData,
                            number: Int, time: Timestamp) -> UsualOutcome {
-        let completesHandshake = sender.state == .synSent && p.payloadLength == 0 && peer.finCount == 0
+        let completesHandshake = !isFIN && sender.state == .synSent && p.payloadLength == 0 && peer.finCount == 0
             && (peer.state == .synAckSent || peer.state == .established)
-        guard sender.state == .established || sender.state == .partial
-                || (sender.state == .closed && p.payloadLength == 0) || completesHandshake,
+        let open = sender.state == .established || sender.state == .partial
+        guard isFIN
+                ? open && sender.finCount == 0 && p.payloadLength == 0
+                : open || (sender.state == .closed && p.payloadLength == 0) || completesHandshake,
               sender.hasBase, p.sequenceNumber == sender.nextSequence, p.window != 0, !sender.inZeroWindow,
               peer.hasBase, peer.finCount == 0 || p.payloadLength == 0 else { return .notUsual }
         let ack = p.acknowledgmentNumber
@@ -160,16 +179,17 @@ extension Connection {
         // Sequence space: the segment starts at the highest offset, so it only extends it.
         let length = Int64(p.payloadLength)
         let dataEnd = sender.highestOffset + length
-        if length > 0 {
-            sender.highestOffset = dataEnd
-            sender.nextSequence = sender.base.advanced(by: UInt32(truncatingIfNeeded: dataEnd))
+        if length > 0 || isFIN {
+            let segmentEnd = isFIN ? dataEnd + 1 : dataEnd
+            sender.highestOffset = segmentEnd
+            sender.nextSequence = sender.base.advanced(by: UInt32(truncatingIfNeeded: segmentEnd))
         }
         let bytes = dataEnd - (sender.sawSYN ? 1 : 0)
         if bytes > 0 && UInt64(bytes) > sender.streamBytes { sender.streamBytes = UInt64(bytes) }
 
         // Acknowledgment of the peer's stream (`noteAck`).
         let scaledWindow = UInt64(p.window) << UInt64(sender.windowScaleInUse)
-        if sender.hasAck && length == 0 && ack == sender.lastAck && peer.nextSequence.distance(to: ack) < 0
+        if sender.hasAck && length == 0 && !isFIN && ack == sender.lastAck && peer.nextSequence.distance(to: ack) < 0
             && scaledWindow == sender.lastAckWindow {
             sender.duplicateAcks += 1
         }
@@ -194,6 +214,17 @@ extension Connection {
         sender.windowLast = scaledWindow
         if scaledWindow > sender.windowMax { sender.windowMax = scaledWindow }
         if scaledWindow < sender.windowMinAfterHandshake { sender.windowMinAfterHandshake = scaledWindow }
+
+        // The sender's first FIN (`noteFIN`, then the state change of `transition`).
+        if isFIN {
+            sender.finCount = 1
+            sender.finPacket = number
+            sender.finTime = time
+            sender.finSequence = p.sequenceNumber
+            sender.finAckAtFIN = ack
+            sender.state = .closed
+            return acknowledgesFIN ? .finAcknowledgingFIN : .fin
+        }
 
         // Data bookkeeping: in order, so not a retransmission; with data the peer sent no FIN and the
         // sender is open.

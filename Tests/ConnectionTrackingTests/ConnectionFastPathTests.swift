@@ -4,7 +4,7 @@ import Testing
 import WireFormat
 
 // `Connection.apply` takes a fast path (`applyUsual`) for the usual packet, an in-order ACK with or
-// without data between open sides. It must leave exactly the state the full state machine
+// without data between open sides, or a side's first FIN+ACK without data. It must leave exactly the state the full state machine
 // (`applyGeneral`) leaves. These tests run random but plausible conversations through both and compare
 // the whole connection (both sides, events, episodes, ladder rows, Zeek model) after every packet.
 
@@ -29,7 +29,7 @@ struct ConnectionFastPathTests {
 
     @Test("random conversations leave the same connection after every packet, fast path or not")
     func fastPathMatchesFullStateMachine() throws {
-        var usualPackets = 0, otherPackets = 0
+        var usualPackets = 0, otherPackets = 0, usualFINs = 0
         for seed in UInt64(1)...400 {
             let conversation = Self.conversation(seed: seed)
             var configuration = TrackerConfiguration()
@@ -48,6 +48,7 @@ struct ConnectionFastPathTests {
                 var probe = fast
                 let usual = probe.applyUsualSides(p, from: role, number: number, time: time) != .notUsual
                 if usual { usualPackets += 1 } else { otherPackets += 1 }
+                if usual && p.flags.contains(.fin) { usualFINs += 1 }
 
                 fast.apply(p, from: role, number: number, time: time, configuration: configuration)
                 full.applyGeneral(p, from: full.client == sender ? .client : .server, number: number, time: time,
@@ -62,6 +63,7 @@ struct ConnectionFastPathTests {
         }
         // Both paths must have been exercised for the comparison to mean anything.
         #expect(usualPackets > 2_000 && otherPackets > 5_000, "usual \(usualPackets), other \(otherPackets)")
+        #expect(usualFINs > 40, "usual FINs \(usualFINs)")
     }
 
     @Test("the fast path completes the handshake, records first data once per side, counts duplicate ACKs")
@@ -103,5 +105,35 @@ struct ConnectionFastPathTests {
         #expect(acknowledged.map(\.from) == [.server, .client])
         #expect(c.clientSide.finAcknowledged && c.serverSide.finAcknowledged)
         #expect(c.endingKnown && c.endingKnownTime == c.end && c.finishReason == .closed)
+        // Both FINs take the fast path too, and are recorded as the full state machine records them.
+        let fins = c.events.filter { $0.kind == .fin }
+        #expect(fins.map(\.packet) == [6, 8] && fins.map(\.from) == [.client, .server])
+        #expect(c.clientSide.finPacket == 6 && c.serverSide.finPacket == 8)
+        #expect(c.clientSide.state == .closed && c.serverSide.state == .closed)
+    }
+
+    @Test("a FIN+ACK that also acknowledges the peer's FIN records that first, then the FIN, as the full path does")
+    func fastPathFINAcknowledgingFIN() throws {
+        var s = SegmentScript()
+        s.handshake(client: 1000, server: 5000)
+        s.client([.fin, .ack], seq: 1001, ack: 5001)
+        s.server([.fin, .ack], seq: 5001, ack: 1002)  // acknowledges the client's FIN and closes: usual
+        s.client(.ack, seq: 1002, ack: 5002)
+        // The connection after the first four packets, then what the fast path makes of the fifth.
+        let first = s.packets[0].summary
+        var probe = Connection.starting(
+            with: first, source: Endpoint(ip: first.source, port: first.sourcePort),
+            destination: Endpoint(ip: first.destination, port: first.destinationPort), id: 1, number: 1,
+            time: s.packets[0].time)
+        for (i, p) in s.packets.prefix(4).enumerated() {
+            probe.apply(p.summary, from: p.summary.sourcePort == first.sourcePort ? .client : .server, number: i + 1,
+                        time: p.time, configuration: TrackerConfiguration())
+        }
+        #expect(probe.applyUsualSides(s.packets[4].summary, from: .server, number: 5, time: s.packets[4].time)
+                    == .finAcknowledgingFIN)
+        let c = try #require(s.run().first)
+        let kinds = c.events.filter { $0.packet == 5 }.map(\.kind)
+        #expect(kinds == [.finAcknowledged, .fin])
+        #expect(c.endingKnown && c.finishReason == .closed)
     }
 }
