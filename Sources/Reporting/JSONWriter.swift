@@ -108,9 +108,28 @@ struct JSONWriter: ~Copyable {
     @inline(__always)
     private static func writeAddress(_ ip: IPAddress, at to: UnsafeMutablePointer<UInt8>) -> Int {
         to[0] = 0x22
-        let length = ip.writeText(to: to + 1)
+        let length = ip.isIPv6 ? ip.writeText(to: to + 1) : writeDotted(ip.ipv4Value, at: to + 1)
         to[1 + length] = 0x22
         return length + 2
+    }
+
+    /// An IPv4 address as `IPAddress.writeText` spells it ("10.0.0.1"), an octet per table lookup: two
+    /// addresses per connection, and the general writer's digit arithmetic was a twentieth of the
+    /// output thread's work. Writes up to three bytes past the text (room the caller has made).
+    @inline(__always)
+    private static func writeDotted(_ v: UInt32, at to: UnsafeMutablePointer<UInt8>) -> Int {
+        let table = OctetText.table
+        var at = 0
+        for shift in [24, 16, 8] as [UInt32] {
+            let entry = table[Int(truncatingIfNeeded: v >> shift & 0xff)]
+            UnsafeMutableRawPointer(to + at).storeBytes(of: entry, as: UInt32.self)
+            at &+= Int(truncatingIfNeeded: entry >> 24)
+            to[at] = 0x2E
+            at &+= 1
+        }
+        let entry = table[Int(truncatingIfNeeded: v & 0xff)]
+        UnsafeMutableRawPointer(to + at).storeBytes(of: entry, as: UInt32.self)
+        return at &+ Int(truncatingIfNeeded: entry >> 24)
     }
 
     /// Seconds with six decimals ("0.001500"), written in place (`Format.fixedSeconds` is this).
@@ -336,6 +355,17 @@ struct JSONWriter: ~Copyable {
     /// The bytes written so far, lent to `body` (valid only inside it).
     func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
         body(UnsafeRawBufferPointer(start: base, count: count))
+    }
+}
+
+/// The text of each octet 0...255 as one little-endian word: the digits in its low bytes, their
+/// count in the high byte.
+enum OctetText {
+    static let table: [UInt32] = (0..<256).map { (octet: UInt32) in
+        let digits = Array(String(octet).utf8)
+        var entry = UInt32(digits.count) << 24
+        for (i, digit) in digits.enumerated() { entry |= UInt32(digit) << (8 * UInt32(i)) }
+        return entry
     }
 }
 

@@ -133,6 +133,22 @@ struct JSONWriterTests {
         }
     }
 
+    @Test("IPv4 addresses (the octet-table path) are written as IPAddress.writeText writes them, every octet value in every position")
+    func ipv4EveryOctet() {
+        for position in [24, 16, 8, 0] as [UInt32] {
+            for octet in 0...255 as ClosedRange<UInt32> {
+                // The other octets vary too (one digit, two, three), so each length meets each other.
+                let others: UInt32 = position == 0 ? 0x0A_63_FF_00 : 0x07_2D_C8_09 & ~(0xff << position)
+                let ip = IPAddress(ipv4: others | octet << position)
+                var general = [UInt8](repeating: 0, count: IPAddress.maximumTextLength)
+                let length = general.withUnsafeMutableBufferPointer { ip.writeText(to: $0.baseAddress!) }
+                var out = JSONWriter(capacity: 8)
+                out.address(ip)
+                #expect(out.text == "\"" + String(decoding: general[..<length], as: UTF8.self) + "\"", "\(ip)")
+            }
+        }
+    }
+
     @Test("timestamps in a row reuse the day's date only while the day is the same (same day, next day, back, before 1970)")
     func timestampsInARow() {
         let day: Int64 = 86_400 * 1_000_000_000
