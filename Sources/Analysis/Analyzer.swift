@@ -192,9 +192,10 @@ public struct DecodedFrame: ReadAheadRecord, Sendable {
         timestamp = packet.timestamp
         fileOffset = packet.fileOffset
         isSnapTruncated = packet.bytes.count < packet.wireLength
-        if let fast = PacketDecoder.fastTCP(linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength) {
+        // The fast path writes its summary straight into the slot's.
+        if PacketDecoder.fastTCP(
+            linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength, into: &summary) {
             isFastTCP = true
-            summary = fast
         } else {
             isFastTCP = false
             other = PacketDecoder.decodeGeneral(linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength)

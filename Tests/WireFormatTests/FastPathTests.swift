@@ -63,6 +63,28 @@ let fastPathFrames = robustnessFrames + fastPathEdgeFrames
 
 @Suite("Decoder fast path: same summaries as the general path")
 struct FastPathTests {
+    /// A summary with no field at its default or at a value the test frames decode to, as a slot
+    /// holding an older packet's summary.
+    static let stale: TCPPacketSummary = {
+        var options = TCPOptionsSummary()
+        options.mss = 9
+        options.windowScale = 9
+        options.sackPermitted = true
+        options.sackBlockCount = 9
+        options.firstSACKBlock = (SequenceNumber(rawValue: 9), SequenceNumber(rawValue: 9))
+        options.hasTimestamps = true
+        options.timestampValue = 9
+        options.timestampEcho = 9
+        options.fastOpenCookieLength = 9
+        options.isMalformed = true
+        options.isTruncated = true
+        return TCPPacketSummary(
+            source: IPAddress(ipv6High: 9, low: 9), destination: IPAddress(ipv6High: 9, low: 9), sourcePort: 9,
+            destinationPort: 9, sequenceNumber: SequenceNumber(rawValue: 9), acknowledgmentNumber: SequenceNumber(rawValue: 9),
+            flags: [.urg, .ece, .cwr], window: 9, payloadLength: 99_999, capturedPayloadLength: 99_999, ttl: 9, ipID: 9,
+            options: options, isTruncated: true, isFragment: true)
+    }()
+
     /// Runs both paths on `bytes`; records an issue when they disagree. Returns whether the fast path answered.
     @discardableResult
     func compare(_ bytes: [UInt8], _ linkType: LinkType, wireLength: Int, _ name: String,
@@ -72,9 +94,14 @@ struct FastPathTests {
             let decoded = PacketDecoder.decode(linkType: linkType, bytes: buffer, wireLength: wireLength)
             #expect(
                 String(describing: decoded) == String(describing: general), "\(name)", sourceLocation: sourceLocation)
+            // In place: every field of a summary holding another packet's values is overwritten, or none.
+            var inPlace = Self.stale
+            let taken = PacketDecoder.fastTCP(linkType: linkType, bytes: buffer, wireLength: wireLength, into: &inPlace)
             guard let fast = PacketDecoder.fastTCP(linkType: linkType, bytes: buffer, wireLength: wireLength) else {
+                #expect(!taken && inPlace == Self.stale, "\(name)", sourceLocation: sourceLocation)
                 return false
             }
+            #expect(taken && inPlace == fast, "\(name)", sourceLocation: sourceLocation)
             if case .tcp(let expected) = general {
                 #expect(fast == expected, "\(name)", sourceLocation: sourceLocation)
             } else {
