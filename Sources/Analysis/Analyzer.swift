@@ -197,9 +197,16 @@ public struct DecodedFrame: ReadAheadRecord, Sendable {
             linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength, into: &summary) {
             isFastTCP = true
         } else {
-            isFastTCP = false
-            other = PacketDecoder.decodeGeneral(linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength)
+            fillOther(from: packet)
         }
+    }
+
+    /// `fill` for the frames the fast path declines, out of line: the general decoder's result is
+    /// written into the slot from here.
+    @inline(never)
+    mutating func fillOther(from packet: CapturedPacket) {
+        isFastTCP = false
+        other = PacketDecoder.decodeGeneral(linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength)
     }
 
     /// What the frame is, as `PacketDecoder.decode` says.
