@@ -208,6 +208,7 @@ public struct PcapHandle: ~Copyable {
             if body(packet) == .stop { pcap_breakloop(handle) }
         }
 
+        /// `deliver` for a record that refreshes the offset (every 1024th) or meets a filter.
         @inline(never)
         mutating func deliverSlowly(_ header: UnsafePointer<pcap_pkthdr>, _ data: UnsafePointer<UInt8>) {
             // ftell costs a system call (lseek): the offset is refreshed every 1024 packets, enough for progress.
