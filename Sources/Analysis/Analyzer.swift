@@ -192,13 +192,21 @@ public struct DecodedFrame: ReadAheadRecord, Sendable {
         timestamp = packet.timestamp
         fileOffset = packet.fileOffset
         isSnapTruncated = packet.bytes.count < packet.wireLength
-        if let fast = PacketDecoder.fastTCP(linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength) {
+        // The fast path writes its summary straight into the slot's.
+        if PacketDecoder.fastTCP(
+            linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength, into: &summary) {
             isFastTCP = true
-            summary = fast
         } else {
-            isFastTCP = false
-            other = PacketDecoder.decodeGeneral(linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength)
+            fillOther(from: packet)
         }
+    }
+
+    /// `fill` for the frames the fast path declines, out of line: the general decoder's result is
+    /// written into the slot from here.
+    @inline(never)
+    mutating func fillOther(from packet: CapturedPacket) {
+        isFastTCP = false
+        other = PacketDecoder.decodeGeneral(linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength)
     }
 
     /// What the frame is, as `PacketDecoder.decode` says.

@@ -114,8 +114,10 @@ private final class Ring<Record: ReadAheadRecord>: @unchecked Sendable {
                     capacity = chunks[index].capacity
                     count = 0
                 }
-                records[count].fill(from: packet)
-                count += 1
+                // Counted before filling: nothing is left to do after the fill, which may call out.
+                let slot = records + count
+                count &+= 1  // below `capacity`
+                slot.pointee.fill(from: packet)
                 return .proceed
             }
         } catch {

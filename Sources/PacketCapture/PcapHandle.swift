@@ -195,9 +195,22 @@ public struct PcapHandle: ~Copyable {
         var number: Int
         var offset: Int64
 
+        /// Called by libpcap for each record. The usual packet (no filter, no offset to refresh) makes
+        /// no call but `body`'s, so this function saves few registers; the others go through `deliverSlowly`.
         @inline(__always)
         mutating func deliver(_ header: UnsafePointer<pcap_pkthdr>, _ data: UnsafePointer<UInt8>) {
-            number += 1
+            number &+= 1  // counts records in a file: cannot reach Int.max
+            if number & 1023 == 1 || offlineFilter.pointee.bf_insns != nil {
+                deliverSlowly(header, data)
+                return
+            }
+            let packet = PcapHandle.packet(header.pointee, data, number: number, linkType: linkType, fileOffset: offset)
+            if body(packet) == .stop { pcap_breakloop(handle) }
+        }
+
+        /// `deliver` for a record that refreshes the offset (every 1024th) or meets a filter.
+        @inline(never)
+        mutating func deliverSlowly(_ header: UnsafePointer<pcap_pkthdr>, _ data: UnsafePointer<UInt8>) {
             // ftell costs a system call (lseek): the offset is refreshed every 1024 packets, enough for progress.
             if number & 1023 == 1 { offset = Int64(ftell(file)) }
             if offlineFilter.pointee.bf_insns != nil && pcap_offline_filter(offlineFilter, header, data) == 0 { return }
@@ -224,9 +237,10 @@ public struct PcapHandle: ~Copyable {
                 number: packetNumber, offset: savedOffset)
             var status = withUnsafeMutablePointer(to: &loop) { loop in
                 pcap_dispatch(raw, -1, { user, header, data in
-                    guard let user, let header, let data else { return }
-                    UnsafeMutableRawPointer(user).assumingMemoryBound(to: SavedPacketLoop.self).pointee
-                        .deliver(header, data)
+                    // libpcap passes our `user` and the record's header and data, never null (unchecked here:
+                    // this runs for every packet).
+                    UnsafeMutableRawPointer(user.unsafelyUnwrapped).assumingMemoryBound(to: SavedPacketLoop.self)
+                        .pointee.deliver(header.unsafelyUnwrapped, data.unsafelyUnwrapped)
                 }, UnsafeMutableRawPointer(loop).assumingMemoryBound(to: UInt8.self))
             }
             // Stopped after some packets: clear libpcap's break flag (this call reads nothing, returns -2).

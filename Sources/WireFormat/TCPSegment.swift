@@ -93,10 +93,50 @@ public struct TCPOptionsSummary: Hashable, Sendable {
 
     /// Parses option bytes; never traps, stops at the first malformed option.
     ///
+    /// Inlinable for its fast path: the SYN layout Linux sends (below) is recognised with two masked
+    /// compares where the decoder is inlined; any other bytes are parsed option by option.
+    @inlinable @inline(__always)
+    public init(parsing bytes: UnsafeRawBufferPointer, truncated: Bool) {
+        if bytes.count == Self.linuxSYNLength, let base = bytes.baseAddress, let summary = Self.linuxSYN(base) {
+            self = summary
+            isTruncated = truncated
+            return
+        }
+        self.init(parsingEach: bytes, truncated: truncated)
+    }
+
+    /// Option bytes of a Linux SYN or SYN-ACK with timestamps: MSS, SACK-permitted, timestamps, NOP,
+    /// window scale.
+    @inlinable static var linuxSYNLength: Int { 20 }
+
+    /// The summary of exactly `linuxSYNLength` option bytes at `base` laid out as Linux sends them
+    /// (`02 04 mm mm  04 02  08 0a vv vv vv vv ee ee ee ee  01  03 03 ww`), or nil for any other bytes.
+    /// It is what the option-by-option parse makes of the same bytes (whole, so never malformed).
+    @inlinable @inline(__always)
+    static func linuxSYN(_ base: UnsafeRawPointer) -> TCPOptionsSummary? {
+        // The kind and length bytes, read as little-endian words with the values masked out.
+        let head = UInt64(littleEndian: base.loadUnaligned(as: UInt64.self))
+        let tail = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 16, as: UInt32.self))
+        guard head & 0xFFFF_FFFF_0000_FFFF == 0x0A08_0204_0000_0402, tail & 0x00FF_FFFF == 0x0003_0301 else {
+            return nil
+        }
+        var summary = TCPOptionsSummary()
+        summary.mss = base.bigEndian(at: 2)
+        summary.sackPermitted = true
+        summary.hasTimestamps = true
+        summary.timestampValue = base.bigEndian(at: 8)
+        summary.timestampEcho = base.bigEndian(at: 12)
+        summary.windowScale = base.load(fromByteOffset: 19, as: UInt8.self)
+        return summary
+    }
+
+    /// The general parse behind `init(parsing:truncated:)`, one option at a time.
+    ///
     /// Reads are at `i` and `i + 1` below `count`, and inside `i + 2 ..< i + length` once
     /// `i + length <= count` is checked; `i` never passes `count` and a length is at most 255, so the
     /// offset arithmetic cannot overflow and is left unchecked.
-    public init(parsing bytes: UnsafeRawBufferPointer, truncated: Bool) {
+    @usableFromInline
+    init(parsingEach bytes: UnsafeRawBufferPointer, truncated: Bool) {
         isTruncated = truncated
         guard let base = bytes.baseAddress else { return }
         let count = bytes.count

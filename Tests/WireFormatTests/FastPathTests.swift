@@ -63,6 +63,28 @@ let fastPathFrames = robustnessFrames + fastPathEdgeFrames
 
 @Suite("Decoder fast path: same summaries as the general path")
 struct FastPathTests {
+    /// A summary with no field at its default or at a value the test frames decode to, as a slot
+    /// holding an older packet's summary.
+    static let stale: TCPPacketSummary = {
+        var options = TCPOptionsSummary()
+        options.mss = 9
+        options.windowScale = 9
+        options.sackPermitted = true
+        options.sackBlockCount = 9
+        options.firstSACKBlock = (SequenceNumber(rawValue: 9), SequenceNumber(rawValue: 9))
+        options.hasTimestamps = true
+        options.timestampValue = 9
+        options.timestampEcho = 9
+        options.fastOpenCookieLength = 9
+        options.isMalformed = true
+        options.isTruncated = true
+        return TCPPacketSummary(
+            source: IPAddress(ipv6High: 9, low: 9), destination: IPAddress(ipv6High: 9, low: 9), sourcePort: 9,
+            destinationPort: 9, sequenceNumber: SequenceNumber(rawValue: 9), acknowledgmentNumber: SequenceNumber(rawValue: 9),
+            flags: [.urg, .ece, .cwr], window: 9, payloadLength: 99_999, capturedPayloadLength: 99_999, ttl: 9, ipID: 9,
+            options: options, isTruncated: true, isFragment: true)
+    }()
+
     /// Runs both paths on `bytes`; records an issue when they disagree. Returns whether the fast path answered.
     @discardableResult
     func compare(_ bytes: [UInt8], _ linkType: LinkType, wireLength: Int, _ name: String,
@@ -72,9 +94,14 @@ struct FastPathTests {
             let decoded = PacketDecoder.decode(linkType: linkType, bytes: buffer, wireLength: wireLength)
             #expect(
                 String(describing: decoded) == String(describing: general), "\(name)", sourceLocation: sourceLocation)
+            // In place: every field of a summary holding another packet's values is overwritten, or none.
+            var inPlace = Self.stale
+            let taken = PacketDecoder.fastTCP(linkType: linkType, bytes: buffer, wireLength: wireLength, into: &inPlace)
             guard let fast = PacketDecoder.fastTCP(linkType: linkType, bytes: buffer, wireLength: wireLength) else {
+                #expect(!taken && inPlace == Self.stale, "\(name)", sourceLocation: sourceLocation)
                 return false
             }
+            #expect(taken && inPlace == fast, "\(name)", sourceLocation: sourceLocation)
             if case .tcp(let expected) = general {
                 #expect(fast == expected, "\(name)", sourceLocation: sourceLocation)
             } else {
@@ -147,5 +174,61 @@ struct FastPathTests {
             PacketDecoder.fastTCP(linkType: frame.linkType, bytes: $0, wireLength: frame.bytes.count) != nil
         }
         if plain { #expect(taken > 0) }
+    }
+
+    /// The SYN options' fast layout against the option-by-option parse, on one set of option bytes.
+    /// Returns whether the fast layout was recognised.
+    @discardableResult
+    func compareOptions(_ bytes: [UInt8], truncated: Bool, _ name: String,
+                        sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+        bytes.withUnsafeBytes { buffer in
+            let parsed = TCPOptionsSummary(parsing: buffer, truncated: truncated)
+            let each = TCPOptionsSummary(parsingEach: buffer, truncated: truncated)
+            #expect(parsed == each, "\(name)", sourceLocation: sourceLocation)
+            guard bytes.count == TCPOptionsSummary.linuxSYNLength, let base = buffer.baseAddress,
+                  var fast = TCPOptionsSummary.linuxSYN(base) else { return false }
+            fast.isTruncated = truncated
+            #expect(fast == each, "\(name)", sourceLocation: sourceLocation)
+            return true
+        }
+    }
+
+    @Test("SYN options in Linux's layout: the fast layout is the option-by-option parse")
+    func linuxSYNOptions() {
+        var random = SeededRandom(seed: 0x5157)
+        var taken = 0
+        for _ in 0..<2_000 {
+            let options: [FrameBuilder.TCPOption] = [
+                .mss(UInt16(truncatingIfNeeded: random.next())), .sackPermitted,
+                .timestamps(value: UInt32(truncatingIfNeeded: random.next()), echo: UInt32(truncatingIfNeeded: random.next())),
+                .noOperation, .windowScale(UInt8(truncatingIfNeeded: random.next())),
+            ]
+            let header = FrameBuilder.tcpHeader(
+                source: FrameBuilder.address("198.18.0.1"), destination: FrameBuilder.address("198.18.0.2"),
+                sport: 1, dport: 2, seq: 3, ack: 0, flags: [.syn], options: options)
+            let bytes = Array(header.dropFirst(TCPSegment.minimumHeaderLength))
+            #expect(bytes.count == TCPOptionsSummary.linuxSYNLength)
+            for truncated in [false, true] {
+                if compareOptions(bytes, truncated: truncated, "linux syn") { taken += 1 }
+                // Cut short, or followed by more options: other lengths take the general parse.
+                compareOptions(Array(bytes.prefix(Int(random.next() % 20))), truncated: truncated, "linux syn cut")
+                compareOptions(bytes + [1, 1, 1, 0], truncated: truncated, "linux syn and more")
+            }
+            // A flipped byte, kind and length bytes included, is recognised only when the layout survives.
+            var flipped = bytes
+            flipped[Int(random.next() % 20)] = UInt8(truncatingIfNeeded: random.next())
+            compareOptions(flipped, truncated: false, "linux syn flipped")
+        }
+        #expect(taken == 4_000)
+        // Every single kind or length byte changed by one: never the fast layout.
+        let layout: [UInt8] = [2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7]
+        #expect(compareOptions(layout, truncated: false, "layout"))
+        for index in [0, 1, 4, 5, 6, 7, 16, 17, 18] {
+            for delta: UInt8 in [1, 255] {
+                var bytes = layout
+                bytes[index] &+= delta
+                #expect(!compareOptions(bytes, truncated: false, "kind/length byte \(index) changed"))
+            }
+        }
     }
 }
