@@ -52,15 +52,17 @@ private func removeRoot() {
     removeTree(String(cString: root))
 }
 
+private let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+
 private func removeTree(_ path: String) {
     var info = stat()
     guard lstat(path, &info) == 0 else { return }
     if (info.st_mode & S_IFMT) == S_IFDIR, let folder = opendir(path) {
         var names: [String] = []
         while let entry = readdir(folder) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
+            // Read in place: a record can end before `d_name`'s declared 256 bytes, so copying the field out
+            // would read past it.
+            let name = String(cString: (UnsafeRawPointer(entry) + nameOffset).assumingMemoryBound(to: CChar.self))
             if name != "." && name != ".." { names.append(name) }
         }
         closedir(folder)
