@@ -22,9 +22,9 @@ public struct ConnectionTracker {
     // (`exactDeadline`).
     var nextID = 1
     /// Servers seen answering a SYN with a SYN-ACK (bounded), to tell a dead server from a busy one.
-    var answeringServers: Set<Endpoint> = []
+    var answeringServers = EndpointSet()
     /// Servers seen repeating a SYN-ACK after the client's handshake ACK: their accept queue overflowed.
-    var overflowingServers: Set<Endpoint> = []
+    var overflowingServers = EndpointSet()
     static let maximumAnsweringServers = 65_536
     var nextSweep = Timestamp(rawValue: .min)
     var lastTime = Timestamp(rawValue: .min)
