@@ -20,7 +20,9 @@ let package = Package(
         // libpcap as Swift: the only target that calls pcap_*.
         .target(name: "PacketCapture", dependencies: ["CPcap", "WireFormat"]),
         // Flow table and per-endpoint TCP state. Never sees libpcap.
-        .target(name: "ConnectionTracking", dependencies: ["WireFormat"]),
+        // Software prefetch (`__builtin_prefetch`) as an inlinable C function: the tracker's look-ahead.
+        .target(name: "CPrefetch"),
+        .target(name: "ConnectionTracking", dependencies: ["WireFormat", "CPrefetch"]),
         // Finished connection -> verdict, as data.
         .target(name: "Diagnosis", dependencies: ["ConnectionTracking", "WireFormat"]),
         // Capture source -> decode -> track -> diagnose, shared by every subcommand.

@@ -117,7 +117,10 @@ public enum Analyzer {
         }
         var failure: CaptureError? = nil
         if options.readAhead {
-            let result = ReadAhead.forEachRecord(of: file) { (frame: UnsafePointer<DecodedFrame>) in
+            let result = ReadAhead.forEachRecord(
+                of: file, lookahead: Run.lookahead,
+                ahead: { frame, stage in run.prefetch(frame, stage: stage) }
+            ) { (frame: UnsafePointer<DecodedFrame>) in
                 run.consume(frame, report: &report, finished: finished)
                 reportProgress(number: frame.pointee.number, fileOffset: frame.pointee.fileOffset)
             }
@@ -163,6 +166,8 @@ public struct DecodedFrame: ReadAheadRecord, Sendable {
     public var isFastTCP: Bool
     /// The fast path's segment, when `isFastTCP` (else stale: a slot is reused).
     public var summary: TCPPacketSummary
+    /// `ConnectionTracker.flowHash(of: summary)`, when `isFastTCP`: computed by the reading thread.
+    public var flowHash: UInt32
     /// What the frame is, when not `isFastTCP` (else stale).
     public var other: DecodedPacket
 
@@ -173,6 +178,7 @@ public struct DecodedFrame: ReadAheadRecord, Sendable {
         fileOffset = 0
         isSnapTruncated = false
         isFastTCP = false
+        flowHash = 0
         summary = TCPPacketSummary(
             source: IPAddress(ipv4: 0), destination: IPAddress(ipv4: 0), sourcePort: 0, destinationPort: 0,
             sequenceNumber: SequenceNumber(rawValue: 0), acknowledgmentNumber: SequenceNumber(rawValue: 0), flags: [])
@@ -196,6 +202,7 @@ public struct DecodedFrame: ReadAheadRecord, Sendable {
         if PacketDecoder.fastTCP(
             linkType: packet.linkType, bytes: packet.bytes, wireLength: packet.wireLength, into: &summary) {
             isFastTCP = true
+            flowHash = ConnectionTracker.flowHash(of: summary)
         } else {
             fillOther(from: packet)
         }
@@ -252,9 +259,27 @@ public struct Run {
         let number = frame.pointee.number, time = frame.pointee.timestamp
         count(time: time, snapTruncated: frame.pointee.isSnapTruncated, report: &report)
         if frame.pointee.isFastTCP {
-            track(frame.pointee.summary, number: number, time: time, report: &report, finished: finished)
+            track(frame.pointee.summary, hash: frame.pointee.flowHash, number: number, time: time, report: &report,
+                  finished: finished)
         } else {
             handle(frame.pointee.other, number: number, time: time, report: &report, finished: finished)
+        }
+    }
+
+    /// How far ahead of tracking `prefetch` looks, in packets: far enough for a cache line to come from
+    /// memory in time (a few hundred cycles; a packet takes about as much), near enough that the bucket
+    /// the far stage asked for is there when the near stage reads it.
+    public static let lookahead = LookaheadDistances(far: 16, near: 8)
+
+    /// Asks the cache for what tracking `frame` will touch: far ahead the index, near ahead the connection.
+    /// (`mutating` though it changes nothing: a borrowed `self` would be a copy of the tracker.)
+    @inline(__always)
+    public mutating func prefetch(_ frame: UnsafePointer<DecodedFrame>, stage: LookaheadStage) {
+        guard frame.pointee.isFastTCP else { return }
+        if stage == .far {
+            tracker.prefetchIndex(hash: frame.pointee.flowHash)
+        } else {
+            tracker.prefetchConnection(hash: frame.pointee.flowHash)
         }
     }
 
@@ -289,14 +314,16 @@ public struct Run {
     }
 
     /// Tracks one TCP segment; finished connections are handed to `finished`, undiagnosed.
+    /// `hash` is `ConnectionTracker.flowHash(of: summary)`, computed here when the caller passes nil.
     mutating func track(
-        _ summary: TCPPacketSummary, number: Int, time: Timestamp, report: inout CaptureReport,
+        _ summary: TCPPacketSummary, hash: UInt32? = nil, number: Int, time: Timestamp, report: inout CaptureReport,
         finished: (consuming FinishedConnection) -> Void
     ) {
         report.tcpPackets += 1
         let index = captureIndex
         var estimator = vantage
-        tracker.process(summary, number: number, time: time) { (connection: consuming Connection) in
+        let hash = hash ?? ConnectionTracker.flowHash(of: summary)
+        tracker.process(summary, hash: hash, number: number, time: time) { (connection: consuming Connection) in
             estimator.add(connection)
             let context = CaptureContext(connection, captureEnd: time)
             finished(FinishedConnection(connection: consume connection, context: context, captureIndex: index))

@@ -37,16 +37,31 @@ public enum ReadAhead {
     /// result. Consumes the file (it moves to the reading thread and is closed there).
     public static func forEachRecord<Record: ReadAheadRecord>(
         of file: consuming CaptureFile, chunks: Int = 4, recordsPerChunk: Int = 4096,
+        lookahead: LookaheadDistances? = nil,
+        ahead: (UnsafePointer<Record>, LookaheadStage) -> Void = { _, _ in },
         _ body: (UnsafePointer<Record>) -> Void
     ) -> ReadAheadResult {
         let ring = Ring<Record>(chunks: max(2, chunks), recordsPerChunk: max(1, recordsPerChunk))
         let box = FileBox(consume file)
         ring.reader.async { ring.produce(from: box) }
-        let result = ring.consume(body)
+        let result = ring.consume(lookahead: lookahead, ahead: ahead, body)
         ring.readerDone.wait()  // the file is closed and the reader has let go of the ring
         return result
     }
 }
+
+/// How far ahead of `body` `forEachRecord` shows records to `ahead` (within a chunk): `.far` records
+/// `far` ahead, `.near` records `near` ahead, so the caller can prefetch what `body` will touch.
+public struct LookaheadDistances: Sendable {
+    public var far: Int
+    public var near: Int
+    public init(far: Int, near: Int) {
+        self.far = far
+        self.near = near
+    }
+}
+
+public enum LookaheadStage { case far, near }
 
 /// Moves the (non-copyable) file into the reading thread's closure.
 private final class FileBox: @unchecked Sendable {
@@ -133,13 +148,26 @@ private final class Ring<Record: ReadAheadRecord>: @unchecked Sendable {
     }
 
     /// The caller's thread: every record, in order, until the last chunk.
-    func consume(_ body: (UnsafePointer<Record>) -> Void) -> ReadAheadResult {
+    func consume(lookahead: LookaheadDistances?, ahead: (UnsafePointer<Record>, LookaheadStage) -> Void,
+                 _ body: (UnsafePointer<Record>) -> Void) -> ReadAheadResult {
         var index = 0
         while true {
             filled.wait()
             let chunk = chunks[index]
             let records = chunk.records
-            for i in 0..<chunk.count { body(records + i) }
+            let count = chunk.count
+            if let lookahead {
+                let far = lookahead.far, near = lookahead.near
+                for i in 0..<min(far, count) { ahead(records + i, .far) }
+                for i in 0..<min(near, count) { ahead(records + i, .near) }
+                for i in 0..<count {
+                    if i &+ far < count { ahead(records + (i &+ far), .far) }
+                    if i &+ near < count { ahead(records + (i &+ near), .near) }
+                    body(records + i)
+                }
+            } else {
+                for i in 0..<count { body(records + i) }
+            }
             if chunk.isLast {
                 chunk.count = 0
                 return chunk.result

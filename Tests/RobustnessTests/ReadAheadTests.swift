@@ -1,4 +1,5 @@
 import Analysis
+import ConnectionTracking
 import PacketCapture
 import TestSupport
 import Testing
@@ -100,6 +101,44 @@ struct ReadAheadTests {
         #expect(ahead == inline)
     }
 
+    /// With a lookahead, `ahead` sees every record twice before `body` does: `.far` then `.near`, each
+    /// once, at the distances asked for (or as soon as a chunk starts, for its first records); records
+    /// and failure are unchanged.
+    @Test("Lookahead: each record is shown far, then near, then to body", arguments: [(2, 1), (2, 7), (3, 64), (4, 4096)])
+    func lookahead(chunks: Int, recordsPerChunk: Int) throws {
+        let path = RobustnessPaths.write(PcapWriter.classic(linkType: .ethernet, records: records()), named: "ahead-look-\(chunks)-\(recordsPerChunk).pcap")
+        let inline = try readInline(path)
+        let distances = LookaheadDistances(far: 5, near: 2)
+        var events: [(number: Int, stage: Int)] = []  // 0 far, 1 near, 2 body
+        var read = Read()
+        let result = ReadAhead.forEachRecord(
+            of: try CaptureFile.open(path: path), chunks: chunks, recordsPerChunk: recordsPerChunk, lookahead: distances,
+            ahead: { record, stage in events.append((record.pointee.number, stage == .far ? 0 : 1)) }
+        ) { (copied: UnsafePointer<Copied>) in
+            read.packets.append(copied.pointee)
+            events.append((copied.pointee.number, 2))
+        }
+        read.failure = result.failure?.message
+        read.linkTypes = result.linkTypes
+        #expect(read == inline)
+        var seen: [Int: [Int]] = [:]
+        var bodyCount = 0
+        for (index, event) in events.enumerated() {
+            seen[event.number, default: []].append(event.stage)
+            guard event.stage == 2 else { continue }
+            bodyCount += 1
+            // When record n reaches `body`, record n + far of the same chunk was already shown far.
+            let chunkStart = (event.number - 1) / recordsPerChunk * recordsPerChunk + 1
+            let chunkEnd = min(chunkStart + recordsPerChunk - 1, inline.packets.count)
+            let ahead = event.number + distances.far
+            if ahead <= chunkEnd {
+                #expect(events[..<index].contains { $0.number == ahead && $0.stage == 0 }, "record \(ahead) far before \(event.number)")
+            }
+        }
+        #expect(bodyCount == 600)
+        for n in 1...600 { #expect(seen[n] == [0, 1, 2], "record \(n): \(seen[n] ?? [])") }
+    }
+
     @Test("An empty capture (header only) ends at once")
     func emptyFile() throws {
         let path = RobustnessPaths.write(PcapWriter.classic(linkType: .ethernet, records: []), named: "ahead-empty.pcap")
@@ -147,7 +186,10 @@ struct DecodedFrameTests {
                 #expect(frame.number == i + 1 && frame.timestamp.rawValue == 1_000 + Int64(i), "\(name)")
                 #expect(frame.fileOffset == Int64(100 * i), "\(name)")
                 #expect(frame.isSnapTruncated == (bytes.count < wireLength), "\(name)")
-                if frame.isFastTCP { fastCount += 1 }
+                if frame.isFastTCP {
+                    fastCount += 1
+                    #expect(frame.flowHash == ConnectionTracker.flowHash(of: frame.summary), "\(name)")
+                }
             }
         }
         // syn, v6 data, v6 data cut, syn again, v6 data again: the rest went through `other`.
