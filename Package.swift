@@ -26,7 +26,7 @@ let package = Package(
         // Finished connection -> verdict, as data.
         .target(name: "Diagnosis", dependencies: ["ConnectionTracking", "WireFormat"]),
         // Capture source -> decode -> track -> diagnose, shared by every subcommand.
-        .target(name: "Analysis", dependencies: ["PacketCapture", "WireFormat", "ConnectionTracking", "Diagnosis"]),
+        .target(name: "Analysis", dependencies: ["PacketCapture", "WireFormat", "ConnectionTracking", "Diagnosis", "CPrefetch"]),
         // Report model and renderers (text, JSON, Markdown). Foundation allowed here.
         .target(name: "Reporting", dependencies: ["Analysis", "Diagnosis", "ConnectionTracking", "WireFormat"]),
         .executableTarget(

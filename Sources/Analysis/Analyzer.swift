@@ -268,8 +268,10 @@ public struct Run {
 
     /// How far ahead of tracking `prefetch` looks, in packets: far enough for a cache line to come from
     /// memory in time (a few hundred cycles; a packet takes about as much), near enough that the bucket
-    /// the far stage asked for is there when the near stage reads it.
-    public static let lookahead = LookaheadDistances(far: 16, near: 8)
+    /// the far stage asked for is there when the near stage reads it. The decoded frames themselves
+    /// (256 bytes each, written on the reading thread's core) are asked for 32 ahead: reading the far
+    /// stage's hash from the frame was where the tracking thread then waited.
+    public static let lookahead = LookaheadDistances(records: 32, far: 16, near: 8)
 
     /// Asks the cache for what tracking `frame` will touch: far ahead the index, near ahead the connection.
     /// (`mutating` though it changes nothing: a borrowed `self` would be a copy of the tracker.)

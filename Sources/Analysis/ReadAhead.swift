@@ -7,6 +7,7 @@
 // in their chunk's slots: the reading thread fills a slot in place and the caller reads it there, so a
 // record is never built aside and copied in, nor copied out to be read.
 
+import CPrefetch
 import Dispatch
 import PacketCapture
 import WireFormat
@@ -51,11 +52,15 @@ public enum ReadAhead {
 }
 
 /// How far ahead of `body` `forEachRecord` shows records to `ahead` (within a chunk): `.far` records
-/// `far` ahead, `.near` records `near` ahead, so the caller can prefetch what `body` will touch.
+/// `far` ahead, `.near` records `near` ahead, so the caller can prefetch what `body` will touch. The
+/// records themselves, written by the reading thread on another core, are asked for `records` ahead
+/// (0: not), before `ahead` reads them.
 public struct LookaheadDistances: Sendable {
+    public var records: Int
     public var far: Int
     public var near: Int
-    public init(far: Int, near: Int) {
+    public init(records: Int = 0, far: Int, near: Int) {
+        self.records = records
         self.far = far
         self.near = near
     }
@@ -147,6 +152,16 @@ private final class Ring<Record: ReadAheadRecord>: @unchecked Sendable {
         readerDone.signal()
     }
 
+    /// Asks the cache for `count` records from `first`.
+    @inline(__always) private func prefetch(_ first: UnsafeMutablePointer<Record>, count: Int) {
+        let start = UnsafeRawPointer(first)
+        var offset = 0
+        while offset < count &* MemoryLayout<Record>.stride {
+            coroner_prefetch(start + offset)
+            offset &+= 64
+        }
+    }
+
     /// The caller's thread: every record, in order, until the last chunk.
     func consume(lookahead: LookaheadDistances?, ahead: (UnsafePointer<Record>, LookaheadStage) -> Void,
                  _ body: (UnsafePointer<Record>) -> Void) -> ReadAheadResult {
@@ -157,10 +172,12 @@ private final class Ring<Record: ReadAheadRecord>: @unchecked Sendable {
             let records = chunk.records
             let count = chunk.count
             if let lookahead {
-                let far = lookahead.far, near = lookahead.near
+                let far = lookahead.far, near = lookahead.near, early = lookahead.records
+                if early > 0 { prefetch(records, count: min(early, count)) }
                 for i in 0..<min(far, count) { ahead(records + i, .far) }
                 for i in 0..<min(near, count) { ahead(records + i, .near) }
                 for i in 0..<count {
+                    if early > 0 && i &+ early < count { prefetch(records + (i &+ early), count: 1) }
                     if i &+ far < count { ahead(records + (i &+ far), .far) }
                     if i &+ near < count { ahead(records + (i &+ near), .near) }
                     body(records + i)

@@ -108,7 +108,7 @@ struct ReadAheadTests {
     func lookahead(chunks: Int, recordsPerChunk: Int) throws {
         let path = RobustnessPaths.write(PcapWriter.classic(linkType: .ethernet, records: records()), named: "ahead-look-\(chunks)-\(recordsPerChunk).pcap")
         let inline = try readInline(path)
-        let distances = LookaheadDistances(far: 5, near: 2)
+        let distances = LookaheadDistances(records: 3, far: 5, near: 2)
         var events: [(number: Int, stage: Int)] = []  // 0 far, 1 near, 2 body
         var read = Read()
         let result = ReadAhead.forEachRecord(
