@@ -127,11 +127,13 @@ public enum Analyzer {
             failure = result.failure
             report.linkTypes = result.linkTypes
         } else {
+            // One thread: decoded a batch at a time, so tracking can still look ahead.
             do throws(CaptureError) {
-                try file.forEachPacket { packet in
-                    run.consume(packet, report: &report, finished: finished)
-                    reportProgress(number: packet.number, fileOffset: packet.fileOffset)
-                    return .proceed
+                try ReadAhead.forEachRecordInline(
+                    of: &file, lookahead: Run.lookahead, ahead: { frame, stage in run.prefetch(frame, stage: stage) }
+                ) { (frame: UnsafePointer<DecodedFrame>) in
+                    run.consume(frame, report: &report, finished: finished)
+                    reportProgress(number: frame.pointee.number, fileOffset: frame.pointee.fileOffset)
                 }
             } catch {
                 failure = error

@@ -68,6 +68,76 @@ public struct LookaheadDistances: Sendable {
 
 public enum LookaheadStage { case far, near }
 
+extension ReadAhead {
+    /// `forEachRecord` without a second thread (one core: a hand-over would only add work): the records
+    /// are made on this thread, in batches of `batch` in one reused buffer, and lent to `body` a batch at
+    /// a time, so `ahead` can still look ahead within a batch. Every record made before a failure is lent
+    /// before the failure is thrown.
+    public static func forEachRecordInline<Record: ReadAheadRecord>(
+        of file: inout CaptureFile, batch: Int = 256, lookahead: LookaheadDistances? = nil,
+        ahead: (UnsafePointer<Record>, LookaheadStage) -> Void = { _, _ in },
+        _ body: (UnsafePointer<Record>) -> Void
+    ) throws(CaptureError) {
+        let capacity = max(1, batch)
+        let records = UnsafeMutablePointer<Record>.allocate(capacity: capacity)
+        records.initialize(repeating: Record(), count: capacity)
+        defer {
+            records.deinitialize(count: capacity)
+            records.deallocate()
+        }
+        var count = 0
+        var failure: CaptureError? = nil
+        do throws(CaptureError) {
+            try file.forEachPacket { packet in
+                records[count].fill(from: packet)
+                count &+= 1
+                if count == capacity {
+                    lend(records, count: count, lookahead: lookahead, ahead: ahead, body)
+                    count = 0
+                }
+                return .proceed
+            }
+        } catch {
+            failure = error
+        }
+        lend(records, count: count, lookahead: lookahead, ahead: ahead, body)
+        if let failure { throw failure }
+    }
+
+    /// Lends `count` records from `records` to `body` in order; with `lookahead`, first to `ahead` at its
+    /// distances (within these records), and the records themselves are asked for from the cache ahead.
+    @inline(__always)
+    static func lend<Record>(
+        _ records: UnsafeMutablePointer<Record>, count: Int, lookahead: LookaheadDistances?,
+        ahead: (UnsafePointer<Record>, LookaheadStage) -> Void, _ body: (UnsafePointer<Record>) -> Void
+    ) {
+        guard let lookahead else {
+            for i in 0..<count { body(records + i) }
+            return
+        }
+        let far = lookahead.far, near = lookahead.near, early = lookahead.records
+        if early > 0 { prefetch(records, count: min(early, count)) }
+        for i in 0..<min(far, count) { ahead(records + i, .far) }
+        for i in 0..<min(near, count) { ahead(records + i, .near) }
+        for i in 0..<count {
+            if early > 0 && i &+ early < count { prefetch(records + (i &+ early), count: 1) }
+            if i &+ far < count { ahead(records + (i &+ far), .far) }
+            if i &+ near < count { ahead(records + (i &+ near), .near) }
+            body(records + i)
+        }
+    }
+
+    /// Asks the cache for `count` records from `first`.
+    @inline(__always) static func prefetch<Record>(_ first: UnsafeMutablePointer<Record>, count: Int) {
+        let start = UnsafeRawPointer(first)
+        var offset = 0
+        while offset < count &* MemoryLayout<Record>.stride {
+            coroner_prefetch(start + offset)
+            offset &+= 64
+        }
+    }
+}
+
 /// Moves the (non-copyable) file into the reading thread's closure.
 private final class FileBox: @unchecked Sendable {
     var file: CaptureFile?
@@ -152,16 +222,6 @@ private final class Ring<Record: ReadAheadRecord>: @unchecked Sendable {
         readerDone.signal()
     }
 
-    /// Asks the cache for `count` records from `first`.
-    @inline(__always) private func prefetch(_ first: UnsafeMutablePointer<Record>, count: Int) {
-        let start = UnsafeRawPointer(first)
-        var offset = 0
-        while offset < count &* MemoryLayout<Record>.stride {
-            coroner_prefetch(start + offset)
-            offset &+= 64
-        }
-    }
-
     /// The caller's thread: every record, in order, until the last chunk.
     func consume(lookahead: LookaheadDistances?, ahead: (UnsafePointer<Record>, LookaheadStage) -> Void,
                  _ body: (UnsafePointer<Record>) -> Void) -> ReadAheadResult {
@@ -171,20 +231,7 @@ private final class Ring<Record: ReadAheadRecord>: @unchecked Sendable {
             let chunk = chunks[index]
             let records = chunk.records
             let count = chunk.count
-            if let lookahead {
-                let far = lookahead.far, near = lookahead.near, early = lookahead.records
-                if early > 0 { prefetch(records, count: min(early, count)) }
-                for i in 0..<min(far, count) { ahead(records + i, .far) }
-                for i in 0..<min(near, count) { ahead(records + i, .near) }
-                for i in 0..<count {
-                    if early > 0 && i &+ early < count { prefetch(records + (i &+ early), count: 1) }
-                    if i &+ far < count { ahead(records + (i &+ far), .far) }
-                    if i &+ near < count { ahead(records + (i &+ near), .near) }
-                    body(records + i)
-                }
-            } else {
-                for i in 0..<count { body(records + i) }
-            }
+            ReadAhead.lend(records, count: count, lookahead: lookahead, ahead: ahead, body)
             if chunk.isLast {
                 chunk.count = 0
                 return chunk.result

@@ -70,6 +70,20 @@ struct ReadAheadTests {
         return read
     }
 
+    func readBatched(_ path: String, batch: Int) throws -> Read {
+        var read = Read()
+        var file = try CaptureFile.open(path: path)
+        do {
+            try ReadAhead.forEachRecordInline(of: &file, batch: batch) { (copied: UnsafePointer<Copied>) in
+                read.packets.append(copied.pointee)
+            }
+        } catch {
+            read.failure = error.message
+        }
+        read.linkTypes = file.linkTypes
+        return read
+    }
+
     func records() -> [PcapRecord] {
         var random = SeededRandom(seed: 7)
         return (0..<600).map { i in
@@ -137,6 +151,34 @@ struct ReadAheadTests {
         }
         #expect(bodyCount == 600)
         for n in 1...600 { #expect(seen[n] == [0, 1, 2], "record \(n): \(seen[n] ?? [])") }
+    }
+
+    @Test("One thread, in batches: same packets as reading inline, and a cut file's packets then its failure",
+          arguments: [1, 7, 256, 4096])
+    func batched(batch: Int) throws {
+        let path = RobustnessPaths.write(PcapWriter.classic(linkType: .ethernet, records: records()), named: "batched-\(batch).pcap")
+        let inline = try readInline(path)
+        #expect(try readBatched(path, batch: batch) == inline)
+        let bytes = PcapWriter.classic(linkType: .ethernet, records: records())
+        let cut = RobustnessPaths.write(Array(bytes.prefix(bytes.count * 2 / 3)), named: "batched-cut-\(batch).pcap")
+        let cutInline = try readInline(cut)
+        #expect(cutInline.failure != nil && cutInline.packets.count > 100)
+        #expect(try readBatched(cut, batch: batch) == cutInline)
+    }
+
+    @Test("One thread, in batches, with a lookahead: each record far, then near, then to body", arguments: [1, 7, 256])
+    func batchedLookahead(batch: Int) throws {
+        let path = RobustnessPaths.write(PcapWriter.classic(linkType: .ethernet, records: records()), named: "batched-look-\(batch).pcap")
+        var file = try CaptureFile.open(path: path)
+        var stages: [Int: [Int]] = [:]
+        try ReadAhead.forEachRecordInline(
+            of: &file, batch: batch, lookahead: LookaheadDistances(records: 3, far: 5, near: 2),
+            ahead: { record, stage in stages[record.pointee.number, default: []].append(stage == .far ? 0 : 1) }
+        ) { (copied: UnsafePointer<Copied>) in
+            stages[copied.pointee.number, default: []].append(2)
+        }
+        #expect(stages.count == 600)
+        for n in 1...600 { #expect(stages[n] == [0, 1, 2], "record \(n)") }
     }
 
     @Test("An empty capture (header only) ends at once")
