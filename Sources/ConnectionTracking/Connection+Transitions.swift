@@ -31,7 +31,8 @@ func isLikelyServerPort(_ port: UInt16) -> Bool {
 extension Connection {
     /// A new connection whose first packet is `packet`; decides the roles.
     static func starting(
-        with packet: TCPPacketSummary, source: Endpoint, destination: Endpoint, id: Int, number: Int, time: Timestamp
+        with packet: TCPPacketSummary, source: Endpoint, destination: Endpoint, id: Int, number: Int, time: Timestamp,
+        recordsEvents: Bool = true
     ) -> Connection {
         let flags = packet.flags
         let senderIsClient: Bool
@@ -52,10 +53,12 @@ extension Connection {
             senderIsClient = true
             evidence = .firstSender
         }
-        return Connection(
+        var connection = Connection(
             id: id, client: senderIsClient ? source : destination, server: senderIsClient ? destination : source,
             rolesInferred: evidence != .syn, roleEvidence: evidence, rolesFlipped: !senderIsClient,
             packet: number, time: time)
+        connection.recordsEvents = recordsEvents
+        return connection
     }
 
     /// Swaps client and server: a SYN from the side taken for the server shows the guess was wrong.

@@ -116,9 +116,10 @@ public struct ConnectionTracker {
         }
         if index.count >= configuration.maxConnections { evict(now: time, finished: finished) }
         // Into its slot first, then the packet applied there: a local would be copied in (1.4 KB).
-        let id = nextID
+        let id = nextID, recordsEvents = configuration.recordsEvents
         let i = insert(key: key, hash: hash) {
-            Connection.starting(with: packet, source: source, destination: destination, id: id, number: number, time: time)
+            Connection.starting(with: packet, source: source, destination: destination, id: id, number: number, time: time,
+                                recordsEvents: recordsEvents)
         }
         nextID += 1
         apply(packet, from: source, slot: i, number: number, time: time)

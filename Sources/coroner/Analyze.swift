@@ -84,6 +84,7 @@ struct Analyze: ParsableCommand {
         options.tracker.idleTimeout = .seconds(idleTimeout)
         options.tracker.maxConnections = maxConnections
         options.tracker.recordsLadder = false  // no report here draws ladders (the bundle, `coroner report`, does)
+        options.tracker.recordsEvents = false  // no verdict or report reads a connection's events
         // libpcap reads on a thread of its own when a core is free for it (with one core the hand-over
         // would only add work; the output thread is there in both cases).
         options.readAhead = Machine.availableCores >= 2

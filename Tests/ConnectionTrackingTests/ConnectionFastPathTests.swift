@@ -137,3 +137,39 @@ struct ConnectionFastPathTests {
         #expect(c.endingKnown && c.finishReason == .closed)
     }
 }
+
+/// `coroner analyze` turns event recording off (nothing it reports reads events): everything else a
+/// connection holds must come out the same.
+@Suite("Connection: events off changes nothing but the events")
+struct EventsOffTests {
+    @Test("random conversations through a tracker with and without events: the same connections, minus the events")
+    func sameWithoutEvents() throws {
+        var withEvents = TrackerConfiguration()
+        withEvents.recordsLadder = false
+        var withoutEvents = withEvents
+        withoutEvents.recordsEvents = false
+        var recorded = 0
+        for seed in UInt64(1)...200 {
+            var time = Timestamp(seconds: 1_800_000_000, nanoseconds: 0)
+            var on = ConnectionTracker(configuration: withEvents), off = ConnectionTracker(configuration: withoutEvents)
+            var finishedOn: [Connection] = [], finishedOff: [Connection] = []
+            for (number, (packet, _)) in Conversations.random(seed: seed, count: Int(seed % 50) + 4).enumerated() {
+                time = time.advanced(byNanoseconds: 300_000_000)
+                on.process(packet, number: number + 1, time: time) { finishedOn.append($0) }
+                off.process(packet, number: number + 1, time: time) { finishedOff.append($0) }
+            }
+            on.finishAll { finishedOn.append($0) }
+            off.finishAll { finishedOff.append($0) }
+            #expect(finishedOn.count == finishedOff.count, "seed \(seed)")
+            for (var a, b) in zip(finishedOn, finishedOff) {
+                #expect(b.events.isEmpty && b.eventsDropped == 0, "seed \(seed)")
+                recorded += a.events.count
+                a.events = []
+                a.eventsDropped = 0
+                a.recordsEvents = false
+                #expect(String(describing: a) == String(describing: b), "seed \(seed)")
+            }
+        }
+        #expect(recorded > 1_000, "events recorded with them on: \(recorded)")
+    }
+}
