@@ -53,12 +53,11 @@ extension Connection {
             senderIsClient = true
             evidence = .firstSender
         }
-        var connection = Connection(
+        // Returned as built (a local changed after building would be one more 1.4 KB copy into the slot).
+        return Connection(
             id: id, client: senderIsClient ? source : destination, server: senderIsClient ? destination : source,
             rolesInferred: evidence != .syn, roleEvidence: evidence, rolesFlipped: !senderIsClient,
-            packet: number, time: time)
-        connection.recordsEvents = recordsEvents
-        return connection
+            packet: number, time: time, recordsEvents: recordsEvents)
     }
 
     /// Swaps client and server: a SYN from the side taken for the server shows the guess was wrong.

@@ -96,8 +96,9 @@ public struct Connection: Sendable {
     public var packetsAfterEnding = 0
 
     public init(id: Int, client: Endpoint, server: Endpoint, rolesInferred: Bool, roleEvidence: RoleEvidence,
-                rolesFlipped: Bool, packet: Int, time: Timestamp) {
+                rolesFlipped: Bool, packet: Int, time: Timestamp, recordsEvents: Bool = true) {
         self.id = id
+        self.recordsEvents = recordsEvents
         self.client = client
         self.server = server
         self.rolesInferred = rolesInferred
