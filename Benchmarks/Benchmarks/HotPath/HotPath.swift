@@ -68,12 +68,13 @@ let benchmarks: @Sendable () -> Void = {
         blackHole(tcp)
     }
 
-    // Decode + track the whole capture as `coroner analyze` does (no ladder rows): allocations here are
-    // per connection (its event list, SYN times, reset records), not per packet; divide by the
-    // connection count for the per-connection figure.
+    // Decode + track the whole capture as `coroner analyze` does (no ladder rows, no event lists):
+    // allocations here are per connection (retransmission episodes, reset records), not per packet;
+    // divide by the connection count for the per-connection figure.
     Benchmark("decode + track (whole capture)", configuration: .init(scalingFactor: .one)) { benchmark in
         var configuration = TrackerConfiguration()
         configuration.recordsLadder = false
+        configuration.recordsEvents = false
         for _ in benchmark.scaledIterations {
             var tracker = ConnectionTracker(configuration: configuration, expectedConcurrent: 4096)
             var finished = 0
