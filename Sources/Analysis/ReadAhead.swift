@@ -129,12 +129,7 @@ extension ReadAhead {
 
     /// Asks the cache for `count` records from `first`.
     @inline(__always) static func prefetch<Record>(_ first: UnsafeMutablePointer<Record>, count: Int) {
-        let start = UnsafeRawPointer(first)
-        var offset = 0
-        while offset < count &* MemoryLayout<Record>.stride {
-            coroner_prefetch(start + offset)
-            offset &+= 64
-        }
+        coroner_prefetch_range(first, count &* MemoryLayout<Record>.stride)
     }
 }
 

@@ -65,10 +65,6 @@ public struct ConnectionTracker {
                                     destination: Endpoint(ip: packet.destination, port: packet.destinationPort)).key)
     }
 
-    /// Bytes of a connection `prefetchConnection` asks for: all of it (the usual packet touches fields
-    /// across both sides and the Zeek state; asking for the first 512 bytes only was no faster).
-    public static let prefetchedBytes = MemoryLayout<Connection>.size
-
     /// Looking ahead, far: asks the cache for the index bucket where the lookup of a packet with the
     /// flow hash `hash` will start.
     @inlinable @inline(__always) public func prefetchIndex(hash: UInt32) {
@@ -80,7 +76,9 @@ public struct ConnectionTracker {
     @inlinable @inline(__always) public func prefetchConnection(hash: UInt32) {
         guard let slot = index.probableSlot(hash: hash) else { return }
         let i = Int(slot)
-        keys.withUnsafeBufferPointer { if i < $0.count { coroner_prefetch($0.baseAddress.unsafelyUnwrapped + i) } }
+        keys.withUnsafeBufferPointer {
+            if i < $0.count { coroner_prefetch_range($0.baseAddress.unsafelyUnwrapped + i, MemoryLayout<FlowKey>.size) }
+        }
         slots.prefetch(i)
     }
 
