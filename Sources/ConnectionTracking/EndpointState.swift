@@ -73,58 +73,86 @@ public struct RetransmissionEpisode: Sendable, Hashable {
 
 /// Everything observed about one side of a connection. Fixed-size except for a few capped arrays
 /// that grow only on rare events (RSTs, retransmission episodes).
+///
+/// Field order is layout (Swift lays a struct out in declaration order): the fields the usual packet
+/// (`Connection.applyUsual`) reads or writes come first, up to `isn` (232 bytes), so that a packet
+/// touches four or five of the side's seven cache lines and the look-ahead asks for only those
+/// (`Connection.hotSideBytes`). Fields only other packets or the diagnosis use follow.
 public struct EndpointData: Sendable {
+    // Hot: the usual packet's fields. One-byte fields first, then four-byte, then eight-byte.
     public var state: EndpointState = .inactive
+    public var hasBase = false
+    public var sawSYN = false
+    public var inZeroWindow = false
+    public var hasAck = false
+    /// The peer acknowledged this side's FIN.
+    public var finAcknowledged = false
+    public var windowScaleInUse: UInt8 = 0
+    public var ttlFirst: UInt8 = 0
+    public var ttlMin: UInt8 = .max
+    public var ttlMax: UInt8 = 0
+    /// TTL range of this side's packets other than RSTs (a RST with another TTL was likely forged).
+    public var nonResetTTLMin: UInt8 = .max
+    public var nonResetTTLMax: UInt8 = 0
+    /// IPv4 ID of the last packet (0 for IPv6).
+    public var lastIPID: UInt16 = 0
+    /// Sequence base: the ISN when the SYN was seen, else the first sequence number seen.
+    public var base = SequenceNumber(0)
+    /// The highest sequence number sent plus its length: the next sequence number.
+    public var nextSequence = SequenceNumber(0)
+    /// The highest ACK number this side sent.
+    public var lastAck = SequenceNumber(0)
+
     public var packets: UInt64 = 0
     /// Payload bytes on the wire, retransmissions included.
     public var payloadBytes: UInt64 = 0
-    public var dataPackets: UInt64 = 0
-
-    /// Sequence base: the ISN when the SYN was seen, else the first sequence number seen.
-    public var base = SequenceNumber(0)
-    public var hasBase = false
-    public var sawSYN = false
-    public var isn = SequenceNumber(0)
-    /// The highest sequence number sent plus its length: the next sequence number.
-    public var nextSequence = SequenceNumber(0)
+    var highestOffset: Int64 = 0  // relative to base, includes SYN/FIN
     /// Stream bytes sent (highest offset reached, relative to `base`, SYN/FIN excluded), 64-bit.
     public var streamBytes: UInt64 = 0
-    var highestOffset: Int64 = 0  // relative to base, includes SYN/FIN
-
-    /// The highest ACK number this side sent.
-    public var lastAck = SequenceNumber(0)
-    public var hasAck = false
     /// Bytes of the peer's stream this side acknowledged (relative to the peer's base).
     public var acknowledgedPeerBytes: UInt64 = 0
+    public var finCount = 0
+    public var episodes: [RetransmissionEpisode] = []
+    var lastAckWindow: UInt64 = 0
+    public var duplicateAcks = 0
+    /// Largest and last advertised receive window, scaled, in bytes.
+    public var windowMax: UInt64 = 0
+    public var windowLast: UInt64 = 0
+    /// Smallest window advertised after the handshake.
+    public var windowMinAfterHandshake: UInt64 = .max
+    public var nonResetPackets: UInt64 = 0
+    public var firstPacket = 0
+    public var lastPacket = 0
+    public var lastTime = Timestamp.zero
+    public var dataPackets: UInt64 = 0
+    public var lastDataPacket = 0
+    public var lastDataTime = Timestamp.zero
+    /// Bytes this side received from the peer since it last sent data itself ("unanswered").
+    public var receivedSinceLastSend: UInt64 = 0
+    /// Packet of the first peer data segment this side has not answered.
+    public var firstUnansweredPacket = 0
+    // The side's first FIN, which the usual path takes too.
+    public var finPacket = 0
+    public var finTime = Timestamp.zero
+    public var finSequence = SequenceNumber(0)
+    /// The ACK number the FIN carried, when it had one (tells a simultaneous close from an ordinary one).
+    public var finAckAtFIN: SequenceNumber? = nil
+
+    // Cold: the rest.
+    public var isn = SequenceNumber(0)
+    /// Window scale shift offered in the SYN; applied only when both SYNs offered one (RFC 7323).
+    public var offeredWindowScale: UInt8? = nil
 
     public var synCount = 0
     public var synPacket = 0
     public var synTime = Timestamp.zero
     public var synRetransmissions = 0
 
-    public var finCount = 0
-    public var finPacket = 0
-    public var finTime = Timestamp.zero
-    public var finSequence = SequenceNumber(0)
-    /// The ACK number the FIN carried, when it had one (tells a simultaneous close from an ordinary one).
-    public var finAckAtFIN: SequenceNumber? = nil
-    /// The peer acknowledged this side's FIN.
-    public var finAcknowledged = false
-
     public var resets: [ResetRecord] = []
     public var rstCount = 0
 
-    /// Window scale shift offered in the SYN; applied only when both SYNs offered one (RFC 7323).
-    public var offeredWindowScale: UInt8? = nil
-    public var windowScaleInUse: UInt8 = 0
-    /// Largest and last advertised receive window, scaled, in bytes.
-    public var windowMax: UInt64 = 0
-    public var windowLast: UInt64 = 0
-    /// Smallest window advertised after the handshake.
-    public var windowMinAfterHandshake: UInt64 = .max
     public var zeroWindowAdvertisements = 0
     public var zeroWindowEpisodes = 0
-    public var inZeroWindow = false
     public var firstZeroWindowPacket = 0
     public var zeroWindowProbes = 0
     public var keepaliveProbes = 0
@@ -132,36 +160,14 @@ public struct EndpointData: Sendable {
 
     public var retransmissions = 0
     public var retransmittedBytes: UInt64 = 0
-    public var episodes: [RetransmissionEpisode] = []
     public static let maximumEpisodes = 8
     public var outOfOrder = 0
-    public var duplicateAcks = 0
-    var lastAckWindow: UInt64 = 0
     /// ACKs from the peer for data of this side that the capture never saw (capture loss, or this
     /// direction missing from the capture).
     public var acksForUnseenData = 0
     /// Gaps in this side's stream: sequence jumped ahead of what was seen (capture loss).
     public var sequenceGaps = 0
 
-    /// TTL range of this side's packets other than RSTs (a RST with another TTL was likely forged).
-    public var nonResetPackets: UInt64 = 0
-    public var nonResetTTLMin: UInt8 = .max
-    public var nonResetTTLMax: UInt8 = 0
-    public var ttlFirst: UInt8 = 0
-    public var ttlMin: UInt8 = .max
-    public var ttlMax: UInt8 = 0
-    /// IPv4 ID of the last packet (0 for IPv6).
-    public var lastIPID: UInt16 = 0
-
-    public var firstPacket = 0
-    public var lastPacket = 0
-    public var lastTime = Timestamp.zero
-    public var lastDataPacket = 0
-    public var lastDataTime = Timestamp.zero
-    /// Bytes this side received from the peer since it last sent data itself ("unanswered").
-    public var receivedSinceLastSend: UInt64 = 0
-    /// Packet of the first peer data segment this side has not answered.
-    public var firstUnansweredPacket = 0
     /// Data this side sent after the peer's FIN.
     public var dataAfterPeerFIN: UInt64 = 0
     public var firstDataAfterPeerFINPacket = 0

@@ -84,8 +84,16 @@ import CPrefetch
     private var deadlines: UnsafeMutablePointer<Int64>
     private var occupied: UnsafeMutablePointer<Bool>
     @usableFromInline private(set) var count = 0
+    /// `Connection.hotRanges`, kept here so the look-ahead reads them with the pages.
+    @usableFromInline let hotFront: Int
+    @usableFromInline let hotServerOffset: Int
+    @usableFromInline let hotServerBytes: Int
 
     init() {
+        let hot = Connection.hotRanges
+        hotFront = hot.front
+        hotServerOffset = hot.server.lowerBound
+        hotServerBytes = hot.server.count
         deadlines = storage.deadlines
         occupied = storage.occupied
     }
@@ -113,13 +121,14 @@ import CPrefetch
         return pages[i &>> Self.pageShift] + (i & (Self.pageSize - 1))
     }
 
-    /// Asks the cache for the connection in slot `i`, whether it holds one or not (a prefetch never
-    /// faults): all of it, as the usual packet touches fields across both sides and the Zeek state
-    /// (asking for the first 512 bytes only was no faster).
+    /// Asks the cache for the parts of the connection in slot `i` that the usual packet touches
+    /// (`Connection.hotRanges`), whether the slot holds one or not (a prefetch never faults).
     @inlinable @inline(__always) func prefetch(_ i: Int) {
         guard i >= 0 && i < count else { return }
         pages.withUnsafeBufferPointer { pages in
-            coroner_prefetch_range(pages[i &>> Self.pageShift] + (i & (Self.pageSize - 1)), MemoryLayout<Connection>.size)
+            let connection = UnsafeRawPointer(pages[i &>> Self.pageShift] + (i & (Self.pageSize - 1)))
+            coroner_prefetch_range(connection, hotFront)
+            coroner_prefetch_range(connection + hotServerOffset, hotServerBytes)
         }
     }
 

@@ -173,3 +173,48 @@ struct EventsOffTests {
         #expect(recorded > 1_000, "events recorded with them on: \(recorded)")
     }
 }
+
+/// The look-ahead asks the cache only for the bytes the usual packet touches (`Connection.hotRanges`,
+/// from the field order). A field the usual packet writes, declared among the cold ones, would still
+/// work but miss the cache on every packet: this test finds it.
+@Suite("Connection: the usual packet stays in the hot bytes")
+struct HotRangesTests {
+    @Test("random conversations: the usual packet, as coroner analyze applies it, writes only hot bytes")
+    func usualPacketWritesOnlyHotBytes() throws {
+        var configuration = TrackerConfiguration()
+        configuration.recordsLadder = false
+        configuration.recordsEvents = false
+        let hot = Connection.hotRanges
+        let size = MemoryLayout<Connection>.size
+        // Fewer than two thirds of the lines: otherwise there is nothing to gain from the ranges.
+        #expect(hot.front + hot.server.count < size * 2 / 3, "hot \(hot), size \(size)")
+        #expect(hot.front <= hot.server.lowerBound && hot.server.upperBound <= size)
+        var checked = 0, changedBytes = 0
+        for seed in UInt64(1)...300 {
+            let conversation = Conversations.random(seed: seed, count: Int(seed % 60) + 4)
+            let (first, _) = try #require(conversation.first)
+            var c = Connection.starting(with: first, source: Endpoint(ip: first.source, port: first.sourcePort),
+                                        destination: Endpoint(ip: first.destination, port: first.destinationPort),
+                                        id: 1, number: 1, time: .zero, recordsEvents: false)
+            for (index, (p, _)) in conversation.enumerated() {
+                let number = index + 1, time = Timestamp(seconds: 1_800_000_000 + Int64(number), nanoseconds: 0)
+                let role: Role = c.client == Endpoint(ip: p.source, port: p.sourcePort) ? .client : .server
+                var probe = c
+                let outcome = probe.applyUsualSides(p, from: role, number: number, time: time)
+                // Completing the handshake writes its packet and time (cold, once per connection).
+                let usual = outcome != .notUsual && outcome != .completesHandshake
+                let before = withUnsafeBytes(of: &c) { Array($0) }
+                c.apply(p, from: role, number: number, time: time, configuration: configuration)
+                guard usual else { continue }
+                checked += 1
+                let after = withUnsafeBytes(of: &c) { Array($0) }
+                for offset in 0..<size where before[offset] != after[offset] {
+                    changedBytes += 1
+                    #expect(offset < hot.front || hot.server.contains(offset),
+                            "seed \(seed), packet \(number): byte \(offset) changed, outside \(hot)")
+                }
+            }
+        }
+        #expect(checked > 2_000 && changedBytes > 10_000, "usual packets \(checked), bytes changed \(changedBytes)")
+    }
+}
