@@ -30,12 +30,18 @@ cc -O2 -o "$FLOOR" Benchmarks/floor/floor.c -lpcap
 echo "== machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/Mem:/{print $2}') GiB"
 echo "   load now: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# measure NAME COMMAND...: RUNS runs, prints "median_seconds peak_kib" (peak = max over runs).
+# measure RUNS COMMAND...: RUNS runs, prints "median_seconds peak_kib" (peak = max over runs). A run that
+# fails (a crash is fast) stops the benchmark: its time is not a figure.
 measure() {
     local runs=$1; shift
     local times=() peak=0
     for _ in $(seq "$runs"); do
-        /usr/bin/time -f "%e %M" -o "$OUT/coroner-bench.time" "$@" >/dev/null 2>&1 || true
+        if ! /usr/bin/time -f "%e %M" -o "$OUT/coroner-bench.time" "$@" >/dev/null 2>"$OUT/coroner-bench.stderr"; then
+            echo "bench: '$*' failed; its stderr (first lines):" >&2
+            head -20 "$OUT/coroner-bench.stderr" >&2
+            kill -TERM $$  # measure runs in a subshell: stop the script itself
+            exit 1
+        fi
         read -r t m < <(tail -1 "$OUT/coroner-bench.time")
         times+=("$t")
         (( m > peak )) && peak=$m
