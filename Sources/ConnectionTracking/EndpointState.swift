@@ -75,7 +75,7 @@ public struct RetransmissionEpisode: Sendable, Hashable {
 /// that grow only on rare events (RSTs, retransmission episodes).
 ///
 /// Field order is layout (Swift lays a struct out in declaration order): the fields the usual packet
-/// (`Connection.applyUsual`) reads or writes come first, up to `isn` (232 bytes), so that a packet
+/// (`Connection.applyUsual`) reads or writes come first, up to `isn` (228 bytes), so that a packet
 /// touches four or five of the side's seven cache lines and the look-ahead asks for only those
 /// (`Connection.hotSideBytes`). Fields only other packets or the diagnosis use follow.
 public struct EndpointData: Sendable {
