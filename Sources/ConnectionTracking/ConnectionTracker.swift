@@ -13,6 +13,9 @@ public struct ConnectionTracker {
     @usableFromInline var index: FlowIndex
     @usableFromInline var slots = SlotTable()
     @usableFromInline var keys: ContiguousArray<FlowKey> = []
+    /// Each slot's flow hash (`FlowIndex.hash` of its key), dense: removing a connection finds its
+    /// bucket without reading the key (a cache miss for each connection the sweep hands on).
+    var hashes: ContiguousArray<UInt32> = []
     var freeSlots: ContiguousArray<Int32> = []
     /// The sweep's list of slots past their bound (kept to reuse its memory), and how many visits ahead
     /// it asks for their connections.
@@ -200,9 +203,11 @@ public struct ConnectionTracker {
         if let free = freeSlots.popLast() {
             slot = free
             keys[Int(free)] = key
+            hashes[Int(free)] = hash
         } else {
             slot = Int32(slots.appendFree())
             keys.append(key)
+            hashes.append(hash)
         }
         slots.put(Int(slot), make)
         index.insert(slot: slot, hash: hash)
@@ -211,7 +216,7 @@ public struct ConnectionTracker {
     }
 
     mutating func remove(slot i: Int, finished: (consuming Connection) -> Void) {
-        index.remove(slot: Int32(i), hash: index.hash(keys[i]))
+        index.remove(slot: Int32(i), hash: hashes[i])
         slots.setNotBefore(i, .max)
         freeSlots.append(Int32(i))
         statistics.connectionsFinished &+= 1
@@ -261,9 +266,11 @@ public struct ConnectionTracker {
         dueSlots.removeAll(keepingCapacity: true)
         for i in slots.indices where time > slots.notBefore(i) { dueSlots.append(Int32(truncatingIfNeeded: i)) }
         let due = dueSlots.count
-        for k in 0..<min(Self.sweepLookahead, due) { slots.prefetch(Int(dueSlots[k])) }
+        // All of each connection, and its index bucket: most due ones are handed on, moved out whole
+        // and removed from the index.
+        for k in 0..<min(Self.sweepLookahead, due) { prefetchDue(Int(dueSlots[k])) }
         for k in 0..<due {
-            if k &+ Self.sweepLookahead < due { slots.prefetch(Int(dueSlots[k &+ Self.sweepLookahead])) }
+            if k &+ Self.sweepLookahead < due { prefetchDue(Int(dueSlots[k &+ Self.sweepLookahead])) }
             let i = Int(dueSlots[k])
             if let reason = expiry(slot: i, now: now) {
                 slots[i].finishReason = reason
@@ -272,6 +279,11 @@ public struct ConnectionTracker {
                 slots.setNotBefore(i, exactDeadline(slot: i))
             }
         }
+    }
+
+    @inline(__always) func prefetchDue(_ i: Int) {
+        slots.prefetchWhole(i)
+        index.prefetchBucket(hash: hashes[i])
     }
 
     /// `base` plus `delay` nanoseconds, saturating; a negative delay gives a time that has always passed.

@@ -132,6 +132,12 @@ import CPrefetch
         }
     }
 
+    /// Asks the cache for all of the connection in slot `i` (one about to be moved out whole).
+    @inline(__always) func prefetchWhole(_ i: Int) {
+        guard i >= 0 && i < count else { return }
+        coroner_prefetch_range(pages[i &>> Self.pageShift] + (i & (Self.pageSize - 1)), MemoryLayout<Connection>.size)
+    }
+
     /// The connection in slot `i`, which must hold one (`isOccupied`).
     subscript(i: Int) -> Connection {
         @inline(__always) unsafeAddress { UnsafePointer(address(i)) }
