@@ -75,20 +75,32 @@ public struct RetransmissionEpisode: Sendable, Hashable {
 /// that grow only on rare events (RSTs, retransmission episodes).
 ///
 /// Field order is layout (Swift lays a struct out in declaration order): the fields the usual packet
-/// (`Connection.applyUsual`) reads or writes come first, up to `isn` (228 bytes), so that a packet
-/// touches four or five of the side's seven cache lines and the look-ahead asks for only those
-/// (`Connection.hotSideBytes`). Fields only other packets or the diagnosis use follow.
+/// (`Connection.applyUsual`) reads or writes come first, up to `isn` (224 bytes): a packet touches four
+/// of its sender's seven cache lines and one or two of its peer's, and the look-ahead asks for only the
+/// hot bytes (`Connection.hotRanges`). Fields only other packets or the diagnosis use follow.
 public struct EndpointData: Sendable {
-    // Hot: the usual packet's fields. One-byte fields first, then four-byte, then eight-byte.
+    // Hot: the usual packet's fields. First, in 56 bytes (one cache line, or two), all it reads or
+    // writes of the side it is sent to, its peer's; then the rest of what it changes on its sender's.
     public var state: EndpointState = .inactive
     public var hasBase = false
     public var sawSYN = false
-    public var inZeroWindow = false
-    public var hasAck = false
     /// The peer acknowledged this side's FIN.
     public var finAcknowledged = false
+    public var inZeroWindow = false
+    public var hasAck = false
     public var windowScaleInUse: UInt8 = 0
     public var ttlFirst: UInt8 = 0
+    /// The highest sequence number sent plus its length: the next sequence number.
+    public var nextSequence = SequenceNumber(0)
+    public var finSequence = SequenceNumber(0)
+    var highestOffset: Int64 = 0  // relative to base, includes SYN/FIN
+    public var finCount = 0
+    public var episodes: [RetransmissionEpisode] = []
+    /// Bytes this side received from the peer since it last sent data itself ("unanswered").
+    public var receivedSinceLastSend: UInt64 = 0
+    /// Packet of the first peer data segment this side has not answered.
+    public var firstUnansweredPacket = 0
+
     public var ttlMin: UInt8 = .max
     public var ttlMax: UInt8 = 0
     /// TTL range of this side's packets other than RSTs (a RST with another TTL was likely forged).
@@ -98,21 +110,15 @@ public struct EndpointData: Sendable {
     public var lastIPID: UInt16 = 0
     /// Sequence base: the ISN when the SYN was seen, else the first sequence number seen.
     public var base = SequenceNumber(0)
-    /// The highest sequence number sent plus its length: the next sequence number.
-    public var nextSequence = SequenceNumber(0)
     /// The highest ACK number this side sent.
     public var lastAck = SequenceNumber(0)
-
     public var packets: UInt64 = 0
     /// Payload bytes on the wire, retransmissions included.
     public var payloadBytes: UInt64 = 0
-    var highestOffset: Int64 = 0  // relative to base, includes SYN/FIN
     /// Stream bytes sent (highest offset reached, relative to `base`, SYN/FIN excluded), 64-bit.
     public var streamBytes: UInt64 = 0
     /// Bytes of the peer's stream this side acknowledged (relative to the peer's base).
     public var acknowledgedPeerBytes: UInt64 = 0
-    public var finCount = 0
-    public var episodes: [RetransmissionEpisode] = []
     var lastAckWindow: UInt64 = 0
     public var duplicateAcks = 0
     /// Largest and last advertised receive window, scaled, in bytes.
@@ -127,14 +133,9 @@ public struct EndpointData: Sendable {
     public var dataPackets: UInt64 = 0
     public var lastDataPacket = 0
     public var lastDataTime = Timestamp.zero
-    /// Bytes this side received from the peer since it last sent data itself ("unanswered").
-    public var receivedSinceLastSend: UInt64 = 0
-    /// Packet of the first peer data segment this side has not answered.
-    public var firstUnansweredPacket = 0
     // The side's first FIN, which the usual path takes too.
     public var finPacket = 0
     public var finTime = Timestamp.zero
-    public var finSequence = SequenceNumber(0)
     /// The ACK number the FIN carried, when it had one (tells a simultaneous close from an ordinary one).
     public var finAckAtFIN: SequenceNumber? = nil
 
