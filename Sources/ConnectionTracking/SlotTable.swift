@@ -121,21 +121,24 @@ import CPrefetch
         return pages[i &>> Self.pageShift] + (i & (Self.pageSize - 1))
     }
 
+    /// Where slot `i` is, whether it holds a connection or not (for prefetches, which never fault).
+    @inlinable @inline(__always) func slotAddress(_ i: Int) -> UnsafeRawPointer {
+        pages.withUnsafeBufferPointer { UnsafeRawPointer($0[i &>> Self.pageShift] + (i & (Self.pageSize - 1))) }
+    }
+
     /// Asks the cache for the parts of the connection in slot `i` that the usual packet touches
-    /// (`Connection.hotRanges`), whether the slot holds one or not (a prefetch never faults).
+    /// (`Connection.hotRanges`), whether the slot holds one or not.
     @inlinable @inline(__always) func prefetch(_ i: Int) {
         guard i >= 0 && i < count else { return }
-        pages.withUnsafeBufferPointer { pages in
-            let connection = UnsafeRawPointer(pages[i &>> Self.pageShift] + (i & (Self.pageSize - 1)))
-            coroner_prefetch_range(connection, hotFront)
-            coroner_prefetch_range(connection + hotServerOffset, hotServerBytes)
-        }
+        let connection = slotAddress(i)
+        coroner_prefetch_range(connection, hotFront)
+        coroner_prefetch_range(connection + hotServerOffset, hotServerBytes)
     }
 
     /// Asks the cache for all of the connection in slot `i` (one about to be moved out whole).
     @inline(__always) func prefetchWhole(_ i: Int) {
         guard i >= 0 && i < count else { return }
-        coroner_prefetch_range(pages[i &>> Self.pageShift] + (i & (Self.pageSize - 1)), MemoryLayout<Connection>.size)
+        coroner_prefetch_range(slotAddress(i), MemoryLayout<Connection>.size)
     }
 
     /// The connection in slot `i`, which must hold one (`isOccupied`).
