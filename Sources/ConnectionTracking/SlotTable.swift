@@ -163,11 +163,11 @@ import CPrefetch
         deadlines[i] = time
     }
 
-    /// Moves the connection in slot `i` out; the slot is free.
-    mutating func take(_ i: Int) -> Connection {
+    /// Hands the connection in slot `i` on where it is; the slot is free once the receiver has moved it out.
+    mutating func handOver(_ i: Int) -> FinishedSlot {
         let slot = address(i)
         occupied[i] = false
-        return slot.move()
+        return FinishedSlot(movingFrom: slot)
     }
 
     /// Fills the free slot `i` with what `make` returns, built in place (a connection passed in would

@@ -28,6 +28,12 @@ extension CaptureContext {
         self.init(captureEnd: captureEnd, serverAnsweredOthers: connection.serverAnsweredOtherHandshakes,
                   serverShowedListenOverflow: connection.serverShowedListenOverflow)
     }
+
+    /// The context for a connection the tracker hands on where it is, read in place.
+    public init(_ slot: borrowing FinishedSlot, captureEnd: Timestamp) {
+        self.init(captureEnd: captureEnd, serverAnsweredOthers: slot.connection.serverAnsweredOtherHandshakes,
+                  serverShowedListenOverflow: slot.connection.serverShowedListenOverflow)
+    }
 }
 
 /// A rule: a name and a function that returns a verdict or nothing.

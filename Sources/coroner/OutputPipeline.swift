@@ -1,4 +1,5 @@
 import Analysis
+import ConnectionTracking
 import Diagnosis
 import Dispatch
 import Reporting
@@ -31,6 +32,7 @@ final class OutputPipeline: @unchecked Sendable {
 
     /// Hands one finished connection over; blocks while `capacity` batches are still waiting.
     func submit(_ finished: consuming FinishedConnection, captureFile: String) {
+        if !batch.accepts(captureIndex: finished.captureIndex) { flush() }
         batch.append(finished, captureFile: captureFile)
         if batch.count >= batchSize { flush() }
     }
@@ -48,13 +50,15 @@ final class OutputPipeline: @unchecked Sendable {
         }
     }
 
-    /// Connections handed over together, in memory the batch owns: the output thread moves each
-    /// connection out of its place (a connection is over a kilobyte; taking it out of an array of
-    /// optionals copied it several times).
+    /// Connections of one capture file handed over together, in memory the batch owns: the tracking
+    /// thread moves each connection in straight from the tracker's slot (one copy of its bytes), the
+    /// output thread moves it out to diagnose it.
     private final class Batch: @unchecked Sendable {
-        private let connections: UnsafeMutablePointer<FinishedConnection>
-        private var captureFiles: [String] = []
+        private let connections: UnsafeMutablePointer<Connection>
+        private let contexts: UnsafeMutablePointer<CaptureContext>
         private let capacity: Int
+        private var captureFile = ""
+        private var captureIndex = 0
         /// Connections put in; those from `moved` on are still here.
         private(set) var count = 0
         private var moved = 0
@@ -62,30 +66,40 @@ final class OutputPipeline: @unchecked Sendable {
         init(capacity: Int) {
             self.capacity = capacity
             connections = .allocate(capacity: capacity)
-            captureFiles.reserveCapacity(capacity)
+            contexts = .allocate(capacity: capacity)
         }
 
         deinit {
             (connections + moved).deinitialize(count: count - moved)
             connections.deallocate()
+            contexts.deallocate()
         }
 
+        /// Whether a connection of the capture `captureIndex` may join (a batch holds one file's).
+        func accepts(captureIndex: Int) -> Bool { count == 0 || captureIndex == self.captureIndex }
+
         func append(_ finished: consuming FinishedConnection, captureFile: String) {
-            precondition(count < capacity, "a batch is handed over when full")
-            (connections + count).initialize(to: finished)
-            captureFiles.append(captureFile)
+            precondition(count < capacity && accepts(captureIndex: finished.captureIndex),
+                         "a batch is handed over when full, and holds one file's connections")
+            if count == 0 {
+                self.captureFile = captureFile
+                captureIndex = finished.captureIndex
+            }
+            (contexts + count).initialize(to: finished.context)
+            finished.moveConnection(to: connections + count)
             count += 1
         }
 
-        /// Moves each connection out, in order, to `body`.
-        func moveEach(_ body: (consuming FinishedConnection, String) -> Void) {
+        /// Moves each connection out, in order, diagnoses it and hands it to `body`.
+        func analyzeEach(_ body: (AnalyzedConnection, String) -> Void) {
             let end = count
             var i = moved
             while i < end {
-                let finished = (connections + i).move()
+                let connection = (connections + i).move()
                 i += 1
                 moved = i
-                body(finished, captureFiles[i - 1])
+                let verdict = Diagnoser.diagnose(connection, context: contexts[i - 1])
+                body(AnalyzedConnection(connection: connection, verdict: verdict, captureIndex: captureIndex), captureFile)
             }
         }
     }
@@ -100,8 +114,7 @@ final class OutputPipeline: @unchecked Sendable {
         /// JSON is written straight from the verdict and the connection; rows are built only for the
         /// text and Markdown reports, which need them all at the end.
         mutating func write(_ batch: Batch, failOn: Set<CauseCode>, onlyAbnormal: Bool) {
-            batch.moveEach { finished, captureFile in
-                let analyzed = finished.diagnosed()
+            batch.analyzeEach { analyzed, captureFile in
                 // Fields, not a copy of the verdict (a copy retains each of its arrays and strings).
                 let cause = analyzed.verdict.cause
                 if failOn.contains(cause) { matched = true }
