@@ -40,6 +40,10 @@ public struct ConnectionTracker {
     public init(configuration: TrackerConfiguration = TrackerConfiguration(), expectedConcurrent: Int = 4096) {
         self.configuration = configuration
         index = FlowIndex(minimumCapacity: expectedConcurrent)
+        // The per-slot arrays at their expected size at once, not grown by doubling (seven or eight
+        // allocations each on the way to a few hundred slots).
+        keys.reserveCapacity(expectedConcurrent)
+        hashes.reserveCapacity(expectedConcurrent)
     }
 
     /// Connections currently tracked.
