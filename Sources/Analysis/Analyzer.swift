@@ -39,9 +39,11 @@ public struct FinishedConnection: ~Copyable {
     public let context: CaptureContext
     public let captureIndex: Int
 
-    public init(slot: consuming FinishedSlot, context: CaptureContext, captureIndex: Int) {
+    /// The connection in `slot`, with its context: the capture-wide facts the tracker stamped on it, read
+    /// in place, and the capture's end so far.
+    public init(slot: consuming FinishedSlot, captureEnd: Timestamp, captureIndex: Int) {
+        context = CaptureContext(slot, captureEnd: captureEnd)
         self.slot = slot
-        self.context = context
         self.captureIndex = captureIndex
     }
 
@@ -348,8 +350,7 @@ public struct Run {
         let hash = hash ?? ConnectionTracker.flowHash(of: summary)
         tracker.processHandingOver(summary, hash: hash, number: number, time: time) { (slot: consuming FinishedSlot) in
             estimator.add(slot)
-            let context = CaptureContext(slot, captureEnd: time)
-            finished(FinishedConnection(slot: slot, context: context, captureIndex: index))
+            finished(FinishedConnection(slot: slot, captureEnd: time, captureIndex: index))
         }
         vantage = estimator
     }
@@ -366,8 +367,7 @@ public struct Run {
         var estimator = vantage
         tracker.finishAllHandingOver { (slot: consuming FinishedSlot) in
             estimator.add(slot)
-            let context = CaptureContext(slot, captureEnd: end)
-            finished(FinishedConnection(slot: slot, context: context, captureIndex: index))
+            finished(FinishedConnection(slot: slot, captureEnd: end, captureIndex: index))
         }
         vantage = estimator
         report.vantage = vantage.estimate

@@ -134,7 +134,8 @@ public struct Connection: Sendable {
 
     public func endpoint(_ role: Role) -> Endpoint { role == .client ? client : server }
 
-    public var handshake: Handshake {
+    /// Inlinable, so that reading it through a pointer (a `FinishedSlot`) reads four fields, not a copy.
+    @inlinable public var handshake: Handshake {
         if synPacket != 0 && synAckPacket != 0 && handshakeAckPacket != 0 { return .complete }
         if synPacket != 0 && synAckPacket != 0 { return .synSynAck }
         if synPacket != 0 { return .synOnly }

@@ -26,8 +26,7 @@ public struct VantageEstimator: Sendable {
     /// `add` for a connection the tracker hands on where it is (`FinishedSlot`): its fields are read in
     /// place (passed on whole, the connection would be copied, 1.3 KB).
     public mutating func add(_ slot: borrowing FinishedSlot) {
-        guard slot.connection.synPacket != 0 && slot.connection.synAckPacket != 0
-                && slot.connection.handshakeAckPacket != 0 else { return }  // a complete handshake
+        guard slot.connection.handshake == .complete else { return }
         add(synTime: slot.connection.synTime, synAckTime: slot.connection.synAckTime,
             handshakeAckTime: slot.connection.handshakeAckTime)
     }
